@@ -1,0 +1,122 @@
+"""The ndsampler error hierarchy.
+
+Every error the library raises on purpose derives from :class:`NdsamplerError`.
+Each leaf also subclasses the builtin exception a caller would naturally catch
+(``ValueError`` for bad arguments, ``KeyError`` for unknown ids, ``OSError``
+for I/O problems), so ``except ValueError`` keeps working for code that does
+not know about ndsampler.
+
+Messages name the offending value and say what is allowed.
+
+Example
+-------
+>>> from ndsampler import errors
+>>> try:
+...     raise errors.InvalidOptionError('interpolation', 'bicubic', ['nearest', 'linear'])
+... except ValueError as ex:
+...     print(ex)
+invalid interpolation='bicubic'; allowed: 'nearest', 'linear'
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+__all__ = [
+    'NdsamplerError',
+    'InvalidOptionError',
+    'ChannelSpecError',
+    'UnknownChannelError',
+    'WindowError',
+    'TransformError',
+    'TargetError',
+    'UnknownIdError',
+    'SourceNotFoundError',
+    'ImageReadError',
+    'CacheError',
+    'ConversionError',
+    'StitchingError',
+    'StackError',
+]
+
+
+class NdsamplerError(Exception):
+    """Root of every error raised by ndsampler on purpose."""
+
+
+class InvalidOptionError(NdsamplerError, ValueError):
+    """An option has a value outside its allowed set.
+
+    Parameters
+    ----------
+    name : str
+        The option's name.
+    value : Any
+        The value that was given.
+    allowed : Iterable | str | None
+        The allowed values, or a sentence describing them.
+    """
+
+    def __init__(self, name: str, value: Any, allowed: Iterable[Any] | str | None = None):
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        msg = f'invalid {name}={value!r}'
+        if isinstance(allowed, str):
+            msg += f'; allowed: {allowed}'
+        elif allowed is not None:
+            msg += '; allowed: ' + ', '.join(repr(a) for a in allowed)
+        super().__init__(msg)
+
+
+class ChannelSpecError(NdsamplerError, ValueError):
+    """A channel spec string does not follow the grammar (shows text and position)."""
+
+
+class UnknownChannelError(NdsamplerError, KeyError):
+    """A channel name was requested that the data does not have."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ''
+
+
+class WindowError(NdsamplerError, ValueError):
+    """A window, slice or size is invalid (negative size, bad dimensionality)."""
+
+
+class TransformError(NdsamplerError, ValueError):
+    """An affine transform is malformed or not invertible where it must be."""
+
+
+class TargetError(NdsamplerError, ValueError):
+    """A sampling target dict is malformed (unknown key, conflicting keys)."""
+
+
+class UnknownIdError(NdsamplerError, KeyError):
+    """An image, video, annotation or category id / name does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
+class SourceNotFoundError(NdsamplerError, FileNotFoundError):
+    """A source image or asset file does not exist."""
+
+
+class ImageReadError(NdsamplerError, OSError):
+    """A file exists but cannot be decoded (corrupt, truncated, wrong format)."""
+
+
+class CacheError(NdsamplerError, OSError):
+    """The frame cache cannot be written or read."""
+
+
+class ConversionError(CacheError):
+    """Converting a source image into the cache failed (names the source)."""
+
+
+class StitchingError(NdsamplerError, ValueError):
+    """Stitching inputs are inconsistent (shape mismatch, bad asset name)."""
+
+
+class StackError(NdsamplerError, ValueError):
+    """An image stack operation is invalid (length mismatch, bad index)."""
