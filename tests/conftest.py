@@ -1,6 +1,5 @@
-"""Shared test configuration: deterministic hypothesis, quiet third-party warnings."""
+"""Shared test configuration: a deterministic hypothesis profile."""
 import os
-import warnings
 
 from hypothesis import HealthCheck, settings
 
@@ -13,10 +12,3 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile('ndsampler')
-
-try:
-    from rasterio.errors import NotGeoreferencedWarning
-except ImportError:  # pragma: no cover - rasterio is a hard dependency
-    pass
-else:
-    warnings.filterwarnings('ignore', category=NotGeoreferencedWarning)
