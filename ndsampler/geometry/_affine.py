@@ -1,0 +1,106 @@
+"""Affine helpers over ``kwimage.Affine`` (corner-coordinate convention, SPEC §2)."""
+from __future__ import annotations
+
+import kwimage
+import numpy as np
+
+from ndsampler._typing import AffineLike
+from ndsampler.errors import TransformError
+
+__all__ = [
+    'affine_of',
+    'is_identity',
+    'is_integer_translation',
+    'decompose_scale',
+    'warp_box',
+]
+
+#: Absolute tolerance used to recognise identity / integer matrices.
+ATOL = 1e-9
+
+
+def affine_of(transform: AffineLike) -> kwimage.Affine:
+    """Coerce a matrix, a scale factor, a dict of params, or an Affine to ``kwimage.Affine``.
+
+    Raises
+    ------
+    TransformError
+        When ``transform`` is not an affine (wrong shape, non-finite entries,
+        projective last row).
+
+    Example
+    -------
+    >>> affine_of(2).matrix.tolist()
+    [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    if isinstance(transform, kwimage.Affine):
+        aff = transform
+    else:
+        try:
+            if isinstance(transform, (int, float, np.integer, np.floating)):
+                aff = kwimage.Affine.scale(float(transform))
+            elif isinstance(transform, (tuple, list)) and len(transform) == 2 and np.isscalar(transform[0]):
+                aff = kwimage.Affine.scale((float(transform[0]), float(transform[1])))
+            else:
+                aff = kwimage.Affine.coerce(transform)
+        except Exception as ex:
+            raise TransformError(
+                f'cannot use transform={transform!r} as an affine; allowed: a 3x3 or 2x3 matrix, '
+                f'a scale factor, an (sx, sy) pair, a dict of affine params, or a kwimage.Affine') from ex
+    matrix = np.asarray(aff.matrix, dtype=float)
+    if matrix.shape != (3, 3) or not np.isfinite(matrix).all() or not np.allclose(matrix[2], [0, 0, 1]):
+        raise TransformError(f'transform={matrix.tolist()!r} is not a finite affine 3x3 matrix with last row [0, 0, 1]')
+    return aff
+
+
+def is_identity(transform: AffineLike, atol: float = ATOL) -> bool:
+    """True when the transform is the identity (within ``atol``)."""
+    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
+    return bool(np.allclose(matrix, np.eye(3), atol=atol, rtol=0))
+
+
+def is_integer_translation(transform: AffineLike, atol: float = ATOL) -> bool:
+    """True when the transform only shifts by whole pixels (identity included)."""
+    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
+    offset = matrix[:2, 2]
+    return bool(np.allclose(matrix[:2, :2], np.eye(2), atol=atol, rtol=0)
+                and np.allclose(offset, np.round(offset), atol=atol, rtol=0))
+
+
+def decompose_scale(transform: AffineLike) -> tuple[float, float]:
+    """The ``(sx, sy)`` scale part of an affine (lengths of its column vectors).
+
+    Example
+    -------
+    >>> decompose_scale(kwimage.Affine.affine(scale=(2, 3), theta=0.3))
+    (2.0, 3.0)
+    """
+    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
+    sx = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    det = float(matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0])
+    sy = abs(det) / sx if sx else float(np.hypot(matrix[0, 1], matrix[1, 1]))
+    return round(sx, 12), round(sy, 12)
+
+
+def warp_box(box, transform: AffineLike) -> kwimage.Boxes:
+    """Bounding ``ltrb`` box(es) of ``box`` mapped by ``transform`` (corner convention).
+
+    The four corners of each box are mapped and their extent is taken, so
+    scaling by 2 maps ``[0, w)`` onto ``[0, 2w)``.
+
+    Example
+    -------
+    >>> warp_box([0, 0, 10, 5], 2).to_ltrb().data.tolist()
+    [[0.0, 0.0, 20.0, 10.0]]
+    """
+    if isinstance(box, kwimage.Boxes):
+        ltrb = np.asarray(box.to_ltrb().data, dtype=float).reshape(-1, 4)
+    else:
+        ltrb = np.asarray(box, dtype=float).reshape(-1, 4)
+    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
+    xs = ltrb[:, [0, 2, 2, 0]]
+    ys = ltrb[:, [1, 1, 3, 3]]
+    wx = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
+    wy = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    out = np.stack([wx.min(axis=1), wy.min(axis=1), wx.max(axis=1), wy.max(axis=1)], axis=1)
+    return kwimage.Boxes(out, 'ltrb')
