@@ -1,0 +1,127 @@
+"""Per-dataset lookups the sampler needs on every sample, built lazily and once.
+
+Construction touches nothing: over 100k images and 1M annotations it only
+keeps a reference to the kwcoco index. Per-video frame lists and per-image
+annotation arrays are built on first use and cached.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import kwcoco
+import numpy as np
+
+from ndsampler.errors import UnknownIdError
+
+__all__ = ['DatasetIndex', 'ImageAnnots']
+
+
+class ImageAnnots:
+    """The annotations of one image as arrays, sorted by annotation id.
+
+    Attributes
+    ----------
+    aids, cids : np.ndarray
+        Annotation and category ids (int64).
+    ltrb : np.ndarray
+        ``(N, 4)`` float boxes in image pixels (corner convention).
+    """
+
+    __slots__ = ('aids', 'cids', 'ltrb')
+
+    def __init__(self, anns: list[dict[str, Any]]):
+        anns = sorted(anns, key=lambda ann: ann['id'])
+        self.aids = np.array([ann['id'] for ann in anns], dtype=np.int64)
+        self.cids = np.array([ann.get('category_id', -1) for ann in anns], dtype=np.int64)
+        xywh = np.array([ann.get('bbox', (np.nan,) * 4) for ann in anns], dtype=float).reshape(-1, 4)
+        self.ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+    def rows(self, aids) -> np.ndarray:
+        """Row indexes of ``aids`` (each must belong to this image)."""
+        aids = np.asarray(aids, dtype=np.int64)
+        rows = np.searchsorted(self.aids, aids)
+        rows = np.minimum(rows, max(len(self.aids) - 1, 0))
+        if len(aids) and (len(self.aids) == 0 or (self.aids[rows] != aids).any()):
+            raise UnknownIdError(f'annotation ids {aids.tolist()!r} are not all in this image')
+        return rows
+
+
+class DatasetIndex:
+    """O(1) lookups of images, videos and annotations of a ``kwcoco.CocoDataset``.
+
+    Parameters
+    ----------
+    dset : kwcoco.CocoDataset
+        The dataset; its index must be built (kwcoco builds it on load).
+    """
+
+    def __init__(self, dset: kwcoco.CocoDataset):
+        self.dset = dset
+        self._video_gids: dict[int, list[int]] = {}
+        self._frame_pos: dict[int, dict[int, int]] = {}
+        self._image_annots: dict[int, ImageAnnots] = {}
+
+    def image(self, gid: int) -> dict[str, Any]:
+        try:
+            return self.dset.index.imgs[gid]
+        except KeyError:
+            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {len(self.dset.index.imgs)} images') from None
+
+    def video(self, vidid: int) -> dict[str, Any]:
+        try:
+            return self.dset.index.videos[vidid]
+        except KeyError:
+            known = sorted(self.dset.index.videos)[:10]
+            raise UnknownIdError(f'unknown video id vidid={vidid!r}; known ids start with {known!r}') from None
+
+    def ann(self, aid: int) -> dict[str, Any]:
+        try:
+            return self.dset.index.anns[aid]
+        except KeyError:
+            raise UnknownIdError(f'unknown annotation id aid={aid!r}; the dataset has {len(self.dset.index.anns)} annotations') from None
+
+    def image_dims(self, gid: int) -> tuple[int, int]:
+        """``(h, w)`` of an image."""
+        img = self.image(gid)
+        return int(img['height']), int(img['width'])
+
+    def video_dims(self, vidid: int) -> tuple[int, int]:
+        """``(h, w)`` of a video."""
+        video = self.video(vidid)
+        return int(video['height']), int(video['width'])
+
+    def video_gids(self, vidid: int) -> list[int]:
+        """Image ids of a video ordered by ``frame_index`` (cached)."""
+        gids = self._video_gids.get(vidid)
+        if gids is None:
+            self.video(vidid)
+            imgs = self.dset.index.imgs
+            members = self.dset.index.vidid_to_gids.get(vidid, [])
+            gids = sorted(members, key=lambda gid: (imgs[gid].get('frame_index', 0), gid))
+            self._video_gids[vidid] = gids
+        return gids
+
+    def frame_position(self, vidid: int, gid: int) -> int:
+        """Position of image ``gid`` in :meth:`video_gids` of ``vidid``."""
+        positions = self._frame_pos.get(vidid)
+        if positions is None:
+            positions = {g: pos for pos, g in enumerate(self.video_gids(vidid))}
+            self._frame_pos[vidid] = positions
+        try:
+            return positions[gid]
+        except KeyError:
+            raise UnknownIdError(f'image gid={gid!r} is not a frame of video vidid={vidid!r}') from None
+
+    def video_of(self, gid: int):
+        """The video id of an image, or None."""
+        return self.image(gid).get('video_id', None)
+
+    def image_annots(self, gid: int) -> ImageAnnots:
+        """The annotations of one image as arrays (built on first use, cached)."""
+        found = self._image_annots.get(gid)
+        if found is None:
+            self.image(gid)
+            anns = self.dset.index.anns
+            found = ImageAnnots([anns[aid] for aid in self.dset.index.gid_to_aids.get(gid, ())])
+            self._image_annots[gid] = found
+        return found

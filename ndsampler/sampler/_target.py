@@ -1,0 +1,276 @@
+"""Target resolution: a user's target dict -> a complete, validated target.
+
+A pure function of the target and the dataset index; the caller's dicts
+(including a nested ``padkw``) are never mutated.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from ndsampler._typing import Target
+from ndsampler.errors import InvalidOptionError, TargetError
+from ndsampler.geometry import normalize_slices, window_from_center
+from ndsampler.sampler._index import DatasetIndex
+
+__all__ = ['resolve_target', 'TARGET_KEYS', 'INTERPOLATIONS']
+
+#: Aliases accepted for ndsampler 0.8 / kwcoco spellings -> canonical key.
+ALIASES = {'image_id': 'gid', 'video_id': 'vidid', 'image_ids': 'gids', 'annot_id': 'aid'}
+
+#: Keys that choose what is sampled.
+_WHERE_KEYS = {'gid', 'vidid', 'gids', 'aid', 'slices', 'space_slice', 'time_slice',
+               'cx', 'cy', 'width', 'height', 'window_dims'}
+#: Keys that choose how it is sampled (defaults below).
+_OPTION_DEFAULTS: dict[str, Any] = {
+    'channels': None,
+    'pad': 0,
+    'padkw': None,
+    'dtype': None,
+    'nodata': None,
+    'interpolation': 'auto',
+    'antialias': 'auto',
+    'scale': None,
+    'dsize': None,
+    'use_native_scale': False,
+    'realign_native': False,
+    'finalize': True,
+    'optimize': True,
+    'as_xarray': False,
+}
+#: Keys that carry information (set by regions, grids or an earlier resolution) and are passed through.
+_INFO_KEYS = {'category_id', 'label', 'rel_cx', 'rel_cy', 'annot_idx', 'main_idx', 'aids', 'cids',
+              'space_dims', 'data_dims', 'frame_gids', 'anchor', 'jitter'}
+
+#: Every key a target may hold.
+TARGET_KEYS = frozenset(_WHERE_KEYS | set(_OPTION_DEFAULTS) | _INFO_KEYS | set(ALIASES))
+
+#: Interpolation names accepted by ``interpolation``.
+INTERPOLATIONS = ('nearest', 'linear', 'cubic', 'area', 'lanczos')
+
+_PAD_MODES = ('constant', 'edge', 'linear_ramp', 'maximum', 'mean', 'median', 'minimum',
+              'reflect', 'symmetric', 'wrap', 'empty')
+
+
+def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Copy the target with aliases renamed and unknown keys rejected."""
+    out: dict[str, Any] = {}
+    for source in (target, overrides or {}):
+        for key, value in source.items():
+            if key not in TARGET_KEYS:
+                raise TargetError(f'unknown target key {key!r}; allowed: {", ".join(sorted(TARGET_KEYS))}')
+            canon = ALIASES.get(key, key)
+            if canon != key and key in source and canon in source and source[canon] != value:
+                raise TargetError(f'target gives both {key}={value!r} and {canon}={source[canon]!r}')
+            out[canon] = value
+    return out
+
+
+def _fill_from_annot(tr: dict[str, Any], index: DatasetIndex) -> None:
+    """Fill gid, the centre / size and category of ``tr['aid']`` where missing."""
+    ann = index.ann(tr['aid'])
+    if tr.get('gid') is None and tr.get('vidid') is None and tr.get('gids') is None:
+        tr['gid'] = ann['image_id']
+    tr.setdefault('category_id', ann.get('category_id'))
+    if all(tr.get(k) is not None for k in ('cx', 'cy', 'width', 'height')) or 'bbox' not in ann:
+        return
+    x, y, w, h = (float(v) for v in ann['bbox'])
+    cx, cy = x + w / 2.0, y + h / 2.0
+    if tr.get('gid') is None:  # a video target: the box lives in its image's space
+        warp = index.dset.coco_image(ann['image_id']).warp_img_to_vid
+        cx, cy = (float(v) for v in warp.matrix[:2] @ np.array([cx, cy, 1.0]))
+        sx, sy = np.linalg.norm(warp.matrix[:2, :2], axis=0)
+        w, h = w * float(sx), h * float(sy)
+    for key, value in (('cx', cx), ('cy', cy), ('width', w), ('height', h)):
+        if tr.get(key) is None:
+            tr[key] = value
+
+
+def _window_dims(tr: dict[str, Any]) -> tuple[int, int]:
+    """Window ``(h, w)`` for a centre target from ``window_dims`` and width / height."""
+    dims = tr.get('window_dims')
+    if dims is None:
+        dims = 'extent'
+    if isinstance(dims, str):
+        if dims not in ('extent', 'square'):
+            raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair")
+        missing = [k for k in ('width', 'height') if tr.get(k) is None]
+        if missing:
+            raise TargetError(f'window_dims={dims!r} needs {" and ".join(missing)} in the target')
+        h, w = math.ceil(float(tr['height']) - 1e-9), math.ceil(float(tr['width']) - 1e-9)
+        if dims == 'square':
+            h = w = max(h, w)
+        return int(h), int(w)
+    dims = tuple(dims)
+    if len(dims) == 3:  # (t, h, w) as used by video grids
+        dims = dims[1:]
+    if len(dims) != 2:
+        raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair")
+    return int(dims[0]), int(dims[1])
+
+
+def _normalize_pad(pad: Any, ndim: int) -> tuple[tuple[int, int], ...]:
+    """``(before, after)`` per axis (t, y, x for video; y, x for images)."""
+    if pad is None:
+        pad = 0
+    if np.isscalar(pad):
+        items = [pad] * ndim
+    else:
+        items = list(pad)
+        if len(items) == 2 and ndim == 3:
+            items = [0] + items
+    if len(items) != ndim:
+        raise InvalidOptionError('pad', pad, f'an int, or {ndim} ints or (before, after) pairs')
+    pairs = []
+    for item in items:
+        pair = (item, item) if np.isscalar(item) else tuple(item)
+        if len(pair) != 2 or any(int(p) != p or p < 0 for p in pair):
+            raise InvalidOptionError('pad', pad, 'integers >= 0')
+        pairs.append((int(pair[0]), int(pair[1])))
+    return tuple(pairs)
+
+
+def _resolve_options(tr: dict[str, Any], ndim: int) -> None:
+    for key, default in _OPTION_DEFAULTS.items():
+        if tr.get(key) is None:
+            tr[key] = default
+    tr['pad'] = _normalize_pad(tr['pad'], ndim)
+    padkw = dict(tr['padkw'] or {})
+    padkw.setdefault('mode', 'constant')
+    if padkw['mode'] not in _PAD_MODES:
+        raise InvalidOptionError('padkw mode', padkw['mode'], _PAD_MODES)
+    tr['padkw'] = padkw
+    if tr['interpolation'] == 'auto':
+        tr['interpolation'] = 'linear'
+    if tr['interpolation'] not in INTERPOLATIONS:
+        raise InvalidOptionError('interpolation', tr['interpolation'], INTERPOLATIONS)
+    if tr['antialias'] == 'auto':
+        tr['antialias'] = tr['interpolation'] != 'nearest'
+    if tr['scale'] is not None and tr['dsize'] is not None:
+        raise TargetError(f"target gives both scale={tr['scale']!r} and dsize={tr['dsize']!r}; give one")
+    if tr['scale'] is not None:
+        scale = (tr['scale'], tr['scale']) if np.isscalar(tr['scale']) else tuple(tr['scale'])
+        if len(scale) != 2 or not all(float(s) > 0 for s in scale):
+            raise InvalidOptionError('scale', tr['scale'], 'a positive number or an (sx, sy) pair')
+        tr['scale'] = (float(scale[0]), float(scale[1]))
+    if tr['dsize'] is not None:
+        dsize = tuple(tr['dsize'])
+        if len(dsize) != 2 or not all(int(d) == d and d >= 0 for d in dsize):
+            raise InvalidOptionError('dsize', tr['dsize'], 'a (w, h) pair of integers >= 0')
+        tr['dsize'] = (int(dsize[0]), int(dsize[1]))
+    if tr['realign_native'] not in (False, True, 'largest'):
+        raise InvalidOptionError('realign_native', tr['realign_native'], [False, True, 'largest'])
+
+
+def _split_slices(tr: dict[str, Any], ndim: int) -> tuple[Any, Any]:
+    """``(time_slice, space_slice)`` from ``slices`` / ``space_slice`` / ``time_slice``."""
+    space_slice, time_slice = tr.get('space_slice'), tr.get('time_slice')
+    slices = tr.get('slices')
+    if slices is not None:
+        slices = tuple(slices) if isinstance(slices, (tuple, list)) else (slices,)
+        if len(slices) == 3:
+            if ndim == 2:
+                raise TargetError(f'slices={slices!r} has a time axis but the target is one image; '
+                                  'give vidid / gids for a space-time target')
+            time_slice = slices[0] if time_slice is None else time_slice
+            slices = slices[1:]
+        elif len(slices) != 2:
+            raise TargetError(f'slices={slices!r} must be (y, x) or (t, y, x)')
+        space_slice = slices if space_slice is None else space_slice
+    return time_slice, space_slice
+
+
+def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
+                   overrides: Mapping[str, Any] | None = None) -> Target:
+    """Resolve a target dict into a complete one (a new dict).
+
+    Parameters
+    ----------
+    target : dict
+        ndsampler 0.8 target: ``gid``/``image_id``, or ``vidid``/``video_id``
+        and/or ``gids``/``image_ids``; ``aid``; a region by ``slices``,
+        ``space_slice`` + ``time_slice`` or ``cx, cy, width, height`` with
+        ``window_dims``; options (``channels``, ``pad``, ``padkw``, ``scale``,
+        ``dsize``, ...).
+    index : DatasetIndex
+        Lookups into the dataset.
+    overrides : dict, optional
+        Keys that take precedence over ``target`` (legacy keyword arguments).
+
+    Returns
+    -------
+    dict
+        ``gid`` (images) or ``vidid`` + ``gids`` + ``time_slice`` (videos: explicit
+        ``gids`` are kept and win over ``time_slice``, which then records their span in
+        the video; otherwise ``gids`` are the video frames inside ``time_slice``),
+        ``space_slice``, ``slices``, ``space_dims``, ``data_dims``, ``frame_gids`` (one
+        entry per frame of the *padded* time window: neighbouring video frames, None where
+        it leaves the video) and every option filled with its default.
+
+    Raises
+    ------
+    TargetError
+        Unknown keys, no source id, conflicting keys, frames of several videos.
+    """
+    tr = _canonical(target, overrides)
+    if tr.get('aid') is not None:
+        _fill_from_annot(tr, index)
+    gid, vidid, gids = tr.get('gid'), tr.get('vidid'), tr.get('gids')
+    if vidid is not None or gids is not None:
+        ndim = 3
+        explicit_gids = gids is not None
+        if explicit_gids:
+            gids = [int(g) for g in gids]
+            vidids = {index.video_of(g) for g in gids}
+            if vidid is None and len(vidids) == 1:
+                vidid = vidids.pop()
+            if vidid is None or vidids - {vidid}:
+                raise TargetError(f'gids={gids!r} must be frames of one video (their video ids: {sorted(map(str, vidids))})')
+        space_dims = index.video_dims(vidid)
+        tr['vidid'] = vidid
+        tr.pop('gid', None)
+    elif gid is not None:
+        ndim = 2
+        gids = [gid]
+        space_dims = index.image_dims(gid)
+    else:
+        raise TargetError(f'target {dict(target)!r} names no image or video; give gid / image_id, '
+                          'vidid / video_id, gids / image_ids or aid')
+    _resolve_options(tr, ndim)
+
+    time_slice, space_slice = _split_slices(tr, ndim)
+    if space_slice is None and tr.get('cx') is not None:
+        if tr.get('cy') is None:
+            raise TargetError('target gives cx but not cy')
+        h, w = _window_dims(tr)
+        tr['window_dims'] = (h, w)
+        space_slice = window_from_center(tr['cx'], tr['cy'], w, h)
+    space_slice = normalize_slices(space_slice if space_slice is not None else (), space_dims, wrap=False)
+    tr['space_slice'] = space_slice
+    tr['space_dims'] = space_dims
+    if ndim == 2:
+        tr['gid'] = gid
+        tr['slices'] = space_slice
+        tr['data_dims'] = space_dims
+        tr['frame_gids'] = [gid]
+        return tr
+    video_gids = index.video_gids(vidid)
+    if explicit_gids:
+        positions = [index.frame_position(vidid, g) for g in gids]
+        time_slice = slice(positions[0], positions[-1] + 1) if positions else slice(0, 0)
+        before = [video_gids[t] if t >= 0 else None for t in range(time_slice.start - tr['pad'][0][0], time_slice.start)]
+        after = [video_gids[t] if t < len(video_gids) else None for t in range(time_slice.stop, time_slice.stop + tr['pad'][0][1])]
+        frame_gids = before + list(gids) + after
+    else:
+        (time_slice,) = normalize_slices((time_slice,) if time_slice is not None else (), (len(video_gids),), wrap=False)
+        padded = range(time_slice.start - tr['pad'][0][0], time_slice.stop + tr['pad'][0][1])
+        frame_gids = [video_gids[t] if 0 <= t < len(video_gids) else None for t in padded]
+        gids = video_gids[max(time_slice.start, 0):max(min(time_slice.stop, len(video_gids)), 0)]
+    tr['time_slice'] = time_slice
+    tr['gids'] = list(gids)
+    tr['frame_gids'] = frame_gids
+    tr['slices'] = (time_slice,) + space_slice
+    tr['data_dims'] = (len(video_gids),) + space_dims
+    return tr
