@@ -1,0 +1,131 @@
+"""The reader interface: a header without pixels, and window reads as (h, w, c)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ndsampler.errors import InvalidOptionError, WindowError
+
+__all__ = ['Header', 'Reader']
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a reader knows about a file without decoding pixels.
+
+    Attributes
+    ----------
+    dsize : tuple[int, int]
+        ``(width, height)`` of the full-resolution image.
+    num_bands : int
+        Number of channels.
+    dtype : np.dtype
+        Pixel type.
+    num_overviews : int
+        Number of 2x pyramid levels below full resolution (0 for none).
+    nodata : float | None
+        The recorded nodata value, if any.
+    """
+
+    dsize: tuple[int, int]
+    num_bands: int
+    dtype: np.dtype
+    num_overviews: int = 0
+    nodata: float | None = None
+
+    def overview_dsize(self, level: int) -> tuple[int, int]:
+        """``(w, h)`` of overview ``level`` (0 = full resolution), as GDAL sizes them: ``ceil(d / 2**level)``."""
+        factor = 1 << int(level)
+        w, h = self.dsize
+        return (-(-w // factor), -(-h // factor))
+
+
+class Reader(ABC):
+    """Reads windows of one file; subclasses open their handle lazily.
+
+    Subclasses implement :meth:`_read_header` and :meth:`_read` and may
+    override :attr:`nbytes` (what the pool charges against its budget).
+    Readers are only created by :func:`~ndsampler.delayed.readers.get_reader`.
+    """
+
+    __slots__ = ('fpath', '_header')
+
+    def __init__(self, fpath: Path):
+        self.fpath = fpath
+        self._header: Header | None = None
+
+    def header(self) -> Header:
+        """The file's :class:`Header` (read once, cached)."""
+        if self._header is None:
+            self._header = self._read_header()
+        return self._header
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this reader holds (decoded pixels, or an estimate for an open handle)."""
+        return 4096
+
+    def read(self, slices: Sequence[slice] | None = None, overview: int = 0,
+             bands: Sequence[int] | None = None) -> np.ndarray:
+        """Read a window as an ``(h, w, c)`` array.
+
+        Parameters
+        ----------
+        slices : (slice_y, slice_x) | None
+            In-bounds window in the pixel grid of ``overview`` (None = all).
+            Bounds must be concrete integers (``None`` means the edge).
+        overview : int
+            Pyramid level: 0 is full resolution, ``k`` is downscaled by ``2**k``.
+        bands : Sequence[int] | None
+            0-based band indices to read (None = all), in the order wanted.
+
+        Returns
+        -------
+        np.ndarray
+            ``(h, w, c)``; may be a read-only view for memory-mapped files.
+        """
+        header = self.header()
+        if not 0 <= overview <= header.num_overviews:
+            raise InvalidOptionError('overview', overview, f'0..{header.num_overviews} for {self.fpath}')
+        w, h = header.overview_dsize(overview)
+        if slices is None:
+            sl_y, sl_x = slice(0, h), slice(0, w)
+        else:
+            sl_y, sl_x = slices
+            sl_y = slice(sl_y.start or 0, h if sl_y.stop is None else sl_y.stop)
+            sl_x = slice(sl_x.start or 0, w if sl_x.stop is None else sl_x.stop)
+            if not (0 <= sl_y.start <= sl_y.stop <= h and 0 <= sl_x.start <= sl_x.stop <= w):
+                raise WindowError(f'window {(sl_y, sl_x)!r} is outside {self.fpath} '
+                                  f'(overview {overview}: {h}x{w}); allowed: an in-bounds window')
+        if bands is not None:
+            bands = [int(b) for b in bands]
+            bad = [b for b in bands if not 0 <= b < header.num_bands]
+            if bad:
+                raise InvalidOptionError('bands', bad, f'indices in 0..{header.num_bands - 1} for {self.fpath}')
+        return self._read(sl_y, sl_x, overview, bands)
+
+    def close(self) -> None:
+        """Drop any open handle or decoded data (reopened lazily on the next read)."""
+
+    def __getstate__(self):
+        return {'fpath': self.fpath, '_header': self._header}
+
+    def __setstate__(self, state):
+        self.fpath = state['fpath']
+        self._header = state['_header']
+        self._reset()
+
+    def _reset(self) -> None:
+        """Put lazily-opened state back to 'not open' (after unpickling)."""
+
+    @abstractmethod
+    def _read_header(self) -> Header:
+        """Read the header from the file."""
+
+    @abstractmethod
+    def _read(self, sl_y: slice, sl_x: slice, overview: int, bands: list[int] | None) -> np.ndarray:
+        """Read a validated in-bounds window as ``(h, w, c)``."""

@@ -1,0 +1,203 @@
+"""Concrete readers: memory-mapped ``.npy``, rasterio for TIFF/COG, cv2 for everything else."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from ndsampler.delayed.readers._base import Header, Reader
+from ndsampler.errors import ImageReadError
+
+__all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for']
+
+#: Estimated bytes held by one open GDAL dataset handle (IFDs, tile index, buffers).
+RASTERIO_HANDLE_BYTES = 1 << 20
+
+_TIFF_SUFFIXES = ('.tif', '.tiff', '.gtiff', '.cog', '.vrt', '.ntf', '.jp2')
+
+
+def _as_hwc(arr: np.ndarray, fpath: Path) -> np.ndarray:
+    if arr.ndim == 2:
+        return arr[:, :, None]
+    if arr.ndim != 3:
+        raise ImageReadError(f'{fpath} holds a {arr.ndim}-d array {arr.shape}; allowed: (h, w) or (h, w, c)')
+    return arr
+
+
+class NpyReader(Reader):
+    """A ``.npy`` file memory-mapped read-only; windows are views of the map."""
+
+    __slots__ = ('_data',)
+
+    def __init__(self, fpath: Path):
+        super().__init__(fpath)
+        self._data: np.ndarray | None = None
+
+    def _reset(self) -> None:
+        self._data = None
+
+    def _array(self) -> np.ndarray:
+        if self._data is None:
+            try:
+                data = np.load(self.fpath, mmap_mode='r', allow_pickle=False)
+            except (ValueError, OSError, EOFError) as ex:
+                raise ImageReadError(f'cannot read {self.fpath} as .npy: {ex}') from ex
+            self._data = _as_hwc(data, self.fpath)
+        return self._data
+
+    def _read_header(self) -> Header:
+        h, w, c = self._array().shape
+        return Header(dsize=(w, h), num_bands=c, dtype=self._array().dtype)
+
+    def _read(self, sl_y, sl_x, overview, bands):
+        data = self._data if self._data is not None else self._array()
+        if bands is None:
+            return data[sl_y, sl_x]
+        return data[sl_y, sl_x][:, :, bands]
+
+    def close(self) -> None:
+        self._data = None
+
+
+class RasterioReader(Reader):
+    """A raster GDAL can open (TIFF, COG, ...); window and overview reads without decoding the rest.
+
+    One dataset handle is kept per pyramid level, opened on first use
+    (``rasterio.open(fpath, overview_level=k - 1)`` for level ``k``).
+    """
+
+    __slots__ = ('_handles',)
+
+    def __init__(self, fpath: Path):
+        super().__init__(fpath)
+        self._handles: dict[int, rasterio.io.DatasetReader] = {}
+
+    def _reset(self) -> None:
+        self._handles = {}
+
+    @property
+    def nbytes(self) -> int:
+        return RASTERIO_HANDLE_BYTES * max(1, len(self._handles))
+
+    def _handle(self, overview: int):
+        handle = self._handles.get(overview)
+        if handle is None:
+            kw = {} if overview == 0 else {'overview_level': overview - 1}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                    handle = rasterio.open(self.fpath, **kw)
+            except RasterioIOError as ex:
+                raise ImageReadError(f'cannot open {self.fpath} as a raster: {ex}') from ex
+            self._handles[overview] = handle
+        return handle
+
+    def _read_header(self) -> Header:
+        src = self._handle(0)
+        dtypes = set(src.dtypes)
+        if len(dtypes) != 1:
+            raise ImageReadError(f'{self.fpath} mixes band types {sorted(dtypes)}; allowed: one dtype for all bands')
+        return Header(dsize=(src.width, src.height), num_bands=src.count, dtype=np.dtype(src.dtypes[0]),
+                      num_overviews=len(src.overviews(1)), nodata=src.nodata)
+
+    def _read(self, sl_y, sl_x, overview, bands):
+        src = self._handle(overview)
+        indexes = list(range(1, src.count + 1)) if bands is None else [b + 1 for b in bands]
+        window = Window(sl_x.start, sl_y.start, sl_x.stop - sl_x.start, sl_y.stop - sl_y.start)
+        out = np.empty((len(indexes), window.height, window.width), dtype=self.header().dtype)
+        if out.size:
+            try:
+                src.read(indexes, window=window, out=out)
+            except RasterioIOError as ex:
+                raise ImageReadError(f'cannot decode window {window} of {self.fpath}: {ex}') from ex
+        return out.transpose(1, 2, 0)
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}
+
+
+class Cv2Reader(Reader):
+    """PNG, JPEG and other formats: the header comes from PIL (no decode); reads decode the whole image once.
+
+    ``on_grow`` is called after a decode so the owning pool can re-check its byte budget.
+    """
+
+    __slots__ = ('_data', '_on_grow')
+
+    def __init__(self, fpath: Path, on_grow: Callable[[], None] | None = None):
+        super().__init__(fpath)
+        self._data: np.ndarray | None = None
+        self._on_grow = on_grow
+
+    def _reset(self) -> None:
+        self._data = None
+        self._on_grow = None
+
+    @property
+    def nbytes(self) -> int:
+        return 4096 if self._data is None else int(self._data.nbytes)
+
+    def _decode(self) -> np.ndarray:
+        if self._data is None:
+            data = cv2.imread(str(self.fpath), cv2.IMREAD_UNCHANGED)
+            if data is None:
+                raise ImageReadError(f'cannot decode {self.fpath}; allowed: an image format cv2 reads')
+            data = _as_hwc(data, self.fpath)
+            if data.shape[2] == 3:
+                data = data[:, :, ::-1]
+            elif data.shape[2] == 4:
+                data = data[:, :, [2, 1, 0, 3]]
+            self._data = np.ascontiguousarray(data)
+            self._data.flags.writeable = False
+            if self._on_grow is not None:
+                self._on_grow()
+        return self._data
+
+    def _read_header(self) -> Header:
+        try:
+            from PIL import Image
+            with Image.open(self.fpath) as img:
+                mode, (w, h) = img.mode, img.size
+            bands, dtype = _PIL_MODES[mode]
+        except (OSError, KeyError):
+            data = self._decode()
+            return Header(dsize=(data.shape[1], data.shape[0]), num_bands=data.shape[2], dtype=data.dtype)
+        return Header(dsize=(w, h), num_bands=bands, dtype=np.dtype(dtype))
+
+    def _read(self, sl_y, sl_x, overview, bands):
+        data = self._decode()
+        if bands is None:
+            return data[sl_y, sl_x]
+        return data[sl_y, sl_x][:, :, bands]
+
+    def close(self) -> None:
+        self._data = None
+
+
+#: PIL image modes whose decode by cv2 IMREAD_UNCHANGED gives these (bands, dtype).
+_PIL_MODES = {
+    '1': (1, np.uint8),
+    'L': (1, np.uint8),
+    'RGB': (3, np.uint8),
+    'RGBA': (4, np.uint8),
+    'I;16': (1, np.uint16),
+    'I;16B': (1, np.uint16),
+}
+
+
+def reader_class_for(fpath: Path) -> type[Reader]:
+    """Pick the reader class for a path by its suffix (TIFF-likes go to rasterio)."""
+    suffix = fpath.suffix.lower()
+    if suffix == '.npy':
+        return NpyReader
+    if suffix in _TIFF_SUFFIXES:
+        return RasterioReader
+    return Cv2Reader

@@ -1,0 +1,136 @@
+"""The per-process pool of open readers, bounded by bytes and least-recently-used."""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from ndsampler._typing import PathLike
+from ndsampler.delayed.readers._base import Reader
+from ndsampler.delayed.readers._formats import Cv2Reader, reader_class_for
+from ndsampler.errors import InvalidOptionError, SourceNotFoundError
+
+__all__ = ['ReaderPool', 'get_reader', 'reader_pool']
+
+#: Default byte budget of the pool (decoded images and open handles).
+DEFAULT_BUDGET = 1 << 30
+
+
+class ReaderPool:
+    """Readers keyed by path, reused while the file's (size, mtime_ns) is unchanged.
+
+    A file replaced in place gets a new reader; the pool forgets everything
+    when used from a new process (after fork) and is never pickled; when the
+    readers hold more than ``budget`` bytes the least recently used are dropped.
+
+    Parameters
+    ----------
+    budget : int
+        Byte budget for decoded images and open handles.
+    """
+
+    def __init__(self, budget: int = DEFAULT_BUDGET):
+        self.budget = budget
+        self._pid = os.getpid()
+        self._entries: OrderedDict[str, tuple[tuple[int, int], Reader]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def budget(self) -> int:
+        """The byte budget."""
+        return self._budget
+
+    @budget.setter
+    def budget(self, value: int) -> None:
+        if not isinstance(value, int) or value < 0:
+            raise InvalidOptionError('budget', value, 'an int >= 0 (bytes)')
+        self._budget = value
+
+    def get(self, fpath: PathLike) -> Reader:
+        """The reader for ``fpath`` (opened lazily; SourceNotFoundError when missing)."""
+        key = os.fspath(fpath)
+        try:
+            st = os.stat(key)
+        except FileNotFoundError:
+            raise SourceNotFoundError(f'no such file: {key}') from None
+        stamp = (st.st_size, st.st_mtime_ns)
+        if self._pid != os.getpid():
+            self._forget()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == stamp:
+            self._entries.move_to_end(key)
+            return entry[1]
+        path = Path(key)
+        cls = reader_class_for(path)
+        reader = cls(path, self.enforce_budget) if cls is Cv2Reader else cls(path)
+        with self._lock:
+            self._entries[key] = (stamp, reader)
+            self._entries.move_to_end(key)
+        self.enforce_budget()
+        return reader
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes currently charged by the pooled readers."""
+        return sum(reader.nbytes for _, reader in self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def enforce_budget(self) -> None:
+        """Drop least recently used readers until the pool fits its budget (the newest is kept)."""
+        with self._lock:
+            total = self.nbytes
+            while total > self._budget and len(self._entries) > 1:
+                _, (_, reader) = self._entries.popitem(last=False)
+                total -= reader.nbytes
+
+    def clear(self) -> None:
+        """Close and forget every reader."""
+        with self._lock:
+            for _, reader in self._entries.values():
+                reader.close()
+            self._entries.clear()
+
+    def _forget(self) -> None:
+        # After fork the parent's handles are not ours to close; just drop them.
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def __getstate__(self):
+        return {'budget': self._budget}
+
+    def __setstate__(self, state):
+        self.__init__(state['budget'])
+
+
+#: The process-wide pool used by :func:`get_reader`.
+reader_pool = ReaderPool()
+
+
+def get_reader(fpath: PathLike) -> Reader:
+    """The pooled reader for ``fpath`` in this process.
+
+    Dispatches on the suffix: ``.npy`` is memory-mapped, TIFF/COG go through
+    rasterio (window, band and overview reads), anything else is decoded whole
+    by cv2 and kept in the pool. Handles open lazily on first header/read.
+
+    Raises
+    ------
+    SourceNotFoundError
+        When ``fpath`` does not exist (the message names it).
+
+    Example
+    -------
+    >>> import tempfile, pathlib, numpy as np
+    >>> fpath = pathlib.Path(tempfile.mkdtemp()) / 'a.npy'
+    >>> np.save(fpath, np.arange(24, dtype=np.uint8).reshape(2, 4, 3))
+    >>> reader = get_reader(fpath)
+    >>> reader.header().dsize, reader.header().num_bands
+    ((4, 2), 3)
+    >>> reader.read((slice(0, 1), slice(1, 3)), bands=[2]).shape
+    (1, 2, 1)
+    """
+    return reader_pool.get(fpath)

@@ -1,0 +1,138 @@
+"""Tests for the per-process reader pool and the format readers."""
+import os
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+import rasterio
+
+from ndsampler.delayed.readers import Cv2Reader, NpyReader, RasterioReader, ReaderPool, get_reader
+from ndsampler.errors import ImageReadError, InvalidOptionError, SourceNotFoundError, WindowError
+from ndsampler.io import write_cog
+
+
+@pytest.fixture
+def image():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (70, 90, 3), dtype=np.uint8)
+
+
+def test_npy_reader(tmp_path, image):
+    fpath = tmp_path / 'a.npy'
+    np.save(fpath, image)
+    reader = get_reader(fpath)
+    assert isinstance(reader, NpyReader)
+    header = reader.header()
+    assert header.dsize == (90, 70) and header.num_bands == 3 and header.dtype == np.uint8
+    assert header.num_overviews == 0
+    np.testing.assert_array_equal(reader.read((slice(5, 9), slice(2, 40)), bands=[2, 0]), image[5:9, 2:40][:, :, [2, 0]])
+    np.testing.assert_array_equal(reader.read(), image)
+    assert get_reader(fpath) is reader
+
+
+def test_npy_2d_is_one_band(tmp_path):
+    fpath = tmp_path / 'a.npy'
+    np.save(fpath, np.ones((4, 5), np.float32))
+    assert get_reader(fpath).read().shape == (4, 5, 1)
+
+
+def test_cog_reader_windows_bands_overviews(tmp_path):
+    data = np.arange(512 * 384 * 2, dtype=np.uint16).reshape(512, 384, 2)
+    fpath = write_cog(tmp_path / 'a.tif', data, blocksize=128, overviews=2, nodata=7)
+    reader = get_reader(fpath)
+    assert isinstance(reader, RasterioReader)
+    header = reader.header()
+    assert header.dsize == (384, 512) and header.num_bands == 2
+    assert header.num_overviews == 2 and header.nodata == 7 and header.dtype == np.uint16
+    got = reader.read((slice(100, 130), slice(7, 300)), bands=[1])
+    np.testing.assert_array_equal(got, data[100:130, 7:300, 1:2])
+    ovr = reader.read(overview=2)
+    assert ovr.shape == (128, 96, 2)
+    assert header.overview_dsize(2) == (96, 128)
+    with pytest.raises(InvalidOptionError, match='overview'):
+        reader.read(overview=3)
+    with pytest.raises(WindowError, match='outside'):
+        reader.read((slice(0, 600), slice(0, 10)))
+    with pytest.raises(InvalidOptionError, match='bands'):
+        reader.read(bands=[2])
+
+
+def test_png_reader_header_without_decode(tmp_path, image):
+    fpath = tmp_path / 'a.png'
+    cv2.imwrite(str(fpath), image[:, :, ::-1])
+    reader = get_reader(fpath)
+    assert isinstance(reader, Cv2Reader)
+    header = reader.header()
+    assert header.dsize == (90, 70) and header.num_bands == 3
+    assert reader._data is None  # header did not decode
+    np.testing.assert_array_equal(reader.read((slice(1, 3), slice(4, 8))), image[1:3, 4:8])
+    assert reader.nbytes == image.nbytes
+
+
+def test_missing_and_corrupt(tmp_path):
+    with pytest.raises(SourceNotFoundError, match='nope.png'):
+        get_reader(tmp_path / 'nope.png')
+    for name in ['bad.png', 'bad.tif', 'bad.npy']:
+        fpath = tmp_path / name
+        fpath.write_bytes(b'not an image at all')
+        with pytest.raises(ImageReadError, match=name):
+            get_reader(fpath).read()
+
+
+def test_replaced_file_is_reopened(tmp_path):
+    fpath = tmp_path / 'a.npy'
+    np.save(fpath, np.zeros((3, 3), np.uint8))
+    first = get_reader(fpath)
+    assert first.read().sum() == 0
+    np.save(fpath, np.ones((3, 4), np.uint8))
+    os.utime(fpath, ns=(1, 10 ** 18))
+    second = get_reader(fpath)
+    assert second is not first
+    assert second.read().sum() == 12
+
+
+def test_pool_budget_evicts_lru(tmp_path, image):
+    pool = ReaderPool(budget=int(image.nbytes * 2.5))
+    readers = []
+    for i in range(4):
+        fpath = tmp_path / f'{i}.png'
+        cv2.imwrite(str(fpath), image)
+        readers.append(pool.get(fpath))
+        readers[-1].read()
+    assert pool.nbytes <= pool.budget
+    assert len(pool) == 2
+    # the most recently used survive
+    assert pool.get(tmp_path / '3.png') is readers[3]
+    assert pool.get(tmp_path / '0.png') is not readers[0]
+    with pytest.raises(InvalidOptionError):
+        pool.budget = -1
+
+
+def test_pool_and_reader_pickle_without_handles(tmp_path, image):
+    fpath = write_cog(tmp_path / 'a.tif', image, overviews=0)
+    pool = ReaderPool()
+    reader = pool.get(fpath)
+    reader.read()
+    clone = pickle.loads(pickle.dumps(reader))
+    assert clone._handles == {}
+    np.testing.assert_array_equal(clone.read(), image)
+    pool2 = pickle.loads(pickle.dumps(pool))
+    assert len(pool2) == 0 and pool2.budget == pool.budget
+
+
+def test_pool_forgets_after_fork(tmp_path, image):
+    fpath = tmp_path / 'a.npy'
+    np.save(fpath, image)
+    pool = ReaderPool()
+    reader = pool.get(fpath)
+    pool._pid = -1  # simulate being in a child process
+    assert pool.get(fpath) is not reader
+    assert len(pool) == 1
+
+
+def test_rasterio_reader_matches_rasterio(tmp_path, image):
+    fpath = write_cog(tmp_path / 'a.tif', image, blocksize=16, overviews=1)
+    with rasterio.open(fpath, overview_level=0) as src:
+        expected = src.read().transpose(1, 2, 0)
+    np.testing.assert_array_equal(get_reader(fpath).read(overview=1), expected)
