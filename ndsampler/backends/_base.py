@@ -1,0 +1,249 @@
+"""The cache backend interface (zarr-store style) and the conversion protocol.
+
+A backend turns a source image into a cache file and checks cache files. Every
+backend shares one protocol, :meth:`Backend.ensure`:
+
+1. compute the key from the source identity and the config,
+2. return the cache file if it exists and validates (cheap header checks),
+3. otherwise take a per-frame :class:`~ndsampler.io.FileLock`, check again
+   (another process may have finished it meanwhile), remove temporary files a
+   killed writer left behind, convert atomically, and drop cache files of
+   older versions of the same source.
+
+Layout: ``<root>/<backend>/<config-hash>/<xx>/<rest-of-hash>.<ext>`` where
+``root`` is ``<workdir>/_cache/frames``. In ``PATH`` mode the hash is
+``sha(path)[:16] + sha(size, mtime, inode)[:16]`` so versions of one source
+share a prefix (how stale files are found); in ``PIXELS`` mode it is the
+content hash.
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ndsampler._typing import PathLike, Slices
+from ndsampler.backends._reader import Header, read_header, read_source, read_window
+from ndsampler.backends._source import SourceIdentity, is_remote
+from ndsampler.errors import (CacheError, ConversionError, ImageReadError, InvalidOptionError,
+                              SourceNotFoundError)
+from ndsampler.io import FileLock
+
+__all__ = ['Backend', 'FRAME_STATES']
+
+#: Bumped when the bytes a backend writes for the same config change.
+FORMAT_VERSION = 1
+
+#: What :meth:`Backend.state` reports for one frame.
+FRAME_STATES = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode('utf8')).hexdigest()
+
+
+def _join(root: PathLike, rel: str) -> str:
+    root = os.fspath(root)
+    return root.rstrip('/') + '/' + rel if is_remote(root) else os.path.join(root, rel)
+
+
+class Backend(abc.ABC):
+    """Base class of the cache backends.
+
+    Parameters
+    ----------
+    config : dict | None
+        Overrides of :attr:`defaults`; unknown keys raise :class:`InvalidOptionError`.
+    **kwargs
+        More overrides, merged over ``config``.
+
+    Attributes
+    ----------
+    name : str
+        ``'cog'``, ``'npy'`` or ``'none'``; the first folder of the layout.
+    ext : str
+        Cache file extension (without the dot).
+    defaults : dict
+        The config keys and their default values.
+    config : dict
+        The validated config.
+    """
+
+    name: ClassVar[str]
+    ext: ClassVar[str]
+    defaults: ClassVar[Dict[str, Any]] = {}
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None, **kwargs: Any):
+        given = {**(config or {}), **kwargs}
+        for key in given:
+            if key not in self.defaults:
+                allowed = sorted(self.defaults) or 'no config keys'
+                raise InvalidOptionError(f'{self.name} backend config key', key, allowed)
+        self.config: Dict[str, Any] = self._validate({**self.defaults, **given})
+        blob = json.dumps({'backend': self.name, 'format': FORMAT_VERSION, **self.config}, sort_keys=True)
+        self.config_hash: str = _sha(blob)[:12]
+        self._valid: Dict[str, Tuple[int, int]] = {}
+
+    def _validate(self, config: Dict[str, Any]) -> Dict[str, Any]:
+        """Check and normalize config values (subclasses override)."""
+        return config
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.config!r})'
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.config == other.config  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.config_hash))
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = self.__dict__.copy()
+        state['_valid'] = {}
+        return state
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The ``{'type': ..., 'config': ...}`` form :func:`coerce_backend` accepts."""
+        return {'type': self.name, 'config': dict(self.config)}
+
+    # -- keys ---------------------------------------------------------------
+    def key(self, source: SourceIdentity) -> str:
+        """Relative cache path of ``source``: ``<name>/<config-hash>/<xx>/<rest>.<ext>``."""
+        if source.mode == 'PATH':
+            digest = _sha(source.path)[:16] + _sha(source.token)[:16]
+        else:
+            digest = _sha(source.token)[:32]
+        return f'{self.name}/{self.config_hash}/{digest[:2]}/{digest[2:]}.{self.ext}'
+
+    def cache_fpath(self, root: PathLike, source: SourceIdentity) -> str:
+        """Where ``source``'s frame lives under the cache ``root`` (a folder or URL)."""
+        return _join(root, self.key(source))
+
+    # -- checks -------------------------------------------------------------
+    @abc.abstractmethod
+    def _check(self, fpath: str) -> None:
+        """Raise :class:`ImageReadError` when ``fpath`` is truncated or corrupt."""
+
+    def validate(self, fpath: PathLike) -> bool:
+        """True when the cache file exists and is complete (checked once per process per version).
+
+        Example
+        -------
+        >>> from ndsampler.backends import NpyBackend
+        >>> NpyBackend().validate('/nonexistent/frame.npy')
+        False
+        """
+        fpath = os.fspath(fpath)
+        if is_remote(fpath):
+            stamp = (0, 0)
+        else:
+            try:
+                stat = os.stat(fpath)
+            except FileNotFoundError:
+                return False
+            stamp = (stat.st_size, stat.st_mtime_ns)
+        if self._valid.get(fpath) == stamp:
+            return True
+        try:
+            self._check(fpath)
+        except (ImageReadError, SourceNotFoundError, OSError, ValueError):
+            return False
+        self._valid[fpath] = stamp
+        return True
+
+    def exists(self, fpath: PathLike) -> bool:
+        """True when a file (valid or not) is at ``fpath``."""
+        return is_remote(fpath) or os.path.exists(fpath)
+
+    # -- conversion ---------------------------------------------------------
+    #: Writes ``(H, W, C)`` pixels to a path atomically (converting backends define it).
+    _write: Callable[[np.ndarray, str], None]
+
+    def write(self, source: PathLike, dst: PathLike) -> int:
+        """Convert ``source`` into the cache file ``dst`` (atomically); returns bytes written.
+
+        Raises
+        ------
+        SourceNotFoundError
+            ``source`` does not exist.
+        ConversionError
+            ``source`` cannot be read or ``dst`` cannot be written (names both).
+        """
+        dst = os.fspath(dst)
+        try:
+            data = read_source(source)
+            self._write(data, dst)
+        except SourceNotFoundError:
+            raise
+        except Exception as ex:
+            raise ConversionError(f'cannot convert source {os.fspath(source)} into {dst}: {ex}') from ex
+        return os.path.getsize(dst)
+
+    def ensure(self, source: SourceIdentity, root: PathLike) -> Tuple[str, int]:
+        """Return ``(cache_fpath, bytes_written)``, converting ``source`` if needed.
+
+        ``bytes_written`` is 0 when a valid frame was already there. Safe to call
+        from many processes at once: at most one converts, the others wait on the
+        lock and then find the frame done.
+        """
+        dst = self.cache_fpath(root, source)
+        if self.validate(dst):
+            return dst, 0
+        if is_remote(dst):
+            raise CacheError(f'frame {dst} for source {source.path} is missing or corrupt in the '
+                             'read-only remote cache; prepare it locally and upload it')
+        if not is_remote(source.path) and not os.path.exists(source.path):
+            raise SourceNotFoundError(f'source image not found: {source.path}')
+        with FileLock(dst):
+            if self.validate(dst):
+                return dst, 0
+            _remove_leftovers(dst)
+            nbytes = self.write(source.path, dst)
+            if source.mode == 'PATH':
+                for old in self._versions(dst):
+                    with contextlib.suppress(FileNotFoundError):
+                        old.unlink()
+        return dst, nbytes
+
+    def _versions(self, dst: str) -> List[Path]:
+        """Cache files of other versions of the same source path (PATH mode only)."""
+        path = Path(dst)
+        prefix = path.name[:14]
+        return [p for p in path.parent.glob(f'{prefix}*.{self.ext}') if p.name != path.name]
+
+    def state(self, source: SourceIdentity, root: PathLike) -> str:
+        """One of :data:`FRAME_STATES` for ``source``'s frame under ``root``."""
+        if not is_remote(source.path) and not os.path.exists(source.path):
+            return 'no_source'
+        dst = self.cache_fpath(root, source)
+        if self.validate(dst):
+            return 'cached'
+        if not is_remote(dst) and os.path.exists(dst):
+            return 'corrupt'
+        if source.mode == 'PATH' and not is_remote(dst) and self._versions(dst):
+            return 'stale'
+        return 'missing'
+
+    # -- reading (for checks and tests; samples read through the delayed layer) --
+    def header(self, fpath: PathLike) -> Header:
+        """Size, bands, dtype and overview count of a cache file (or source)."""
+        return read_header(fpath)
+
+    def read(self, fpath: PathLike, slices: Optional[Slices] = None) -> np.ndarray:
+        """``(H, W, C)`` pixels of a cache file (or source), optionally a ``(y, x)`` window."""
+        return read_window(fpath, slices)
+
+
+def _remove_leftovers(dst: str) -> None:
+    """Delete temporary files a killed writer of ``dst`` left (caller holds the lock)."""
+    path = Path(dst)
+    if path.parent.exists():
+        for tmp in path.parent.glob(f'.{path.stem}.*'):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()

@@ -1,0 +1,78 @@
+"""The COG backend: tiled, lossless by default, with internal overviews."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict
+
+import numpy as np
+
+from ndsampler.backends._base import Backend
+from ndsampler.backends._reader import open_gdal
+from ndsampler.backends._source import gdal_env, is_remote
+from ndsampler.errors import ImageReadError, InvalidOptionError
+from ndsampler.io import COG_COMPRESSIONS, write_cog
+
+__all__ = ['CogBackend']
+
+
+class CogBackend(Backend):
+    """Cache frames as Cloud-Optimized GeoTIFFs written with rasterio/GDAL.
+
+    Config
+    ------
+    compress : str
+        One of :data:`ndsampler.io.COG_COMPRESSIONS`; default ``'ZSTD'`` (lossless,
+        with a predictor). ``'JPEG'`` / ``'WEBP'`` are lossy and need uint8 data.
+    blocksize : int
+        Tile size, a positive multiple of 16; default 256.
+    overviews : int | 'auto'
+        Number of 2x overview levels; ``'auto'`` (default) goes down to about one tile.
+
+    Example
+    -------
+    >>> CogBackend(compress='deflate').config
+    {'compress': 'DEFLATE', 'blocksize': 256, 'overviews': 'auto'}
+    """
+
+    name = 'cog'
+    ext = 'tif'
+    defaults = {'compress': 'ZSTD', 'blocksize': 256, 'overviews': 'auto'}
+
+    def _validate(self, config: Dict[str, Any]) -> Dict[str, Any]:
+        compress = str(config['compress']).upper()
+        if compress not in COG_COMPRESSIONS:
+            raise InvalidOptionError('cog compress', config['compress'], COG_COMPRESSIONS)
+        blocksize = config['blocksize']
+        if isinstance(blocksize, bool) or not isinstance(blocksize, (int, np.integer)) \
+                or blocksize < 16 or blocksize % 16:
+            raise InvalidOptionError('cog blocksize', blocksize, 'a positive multiple of 16')
+        overviews = config['overviews']
+        if isinstance(overviews, str):
+            overviews = overviews.lower()
+        if overviews != 'auto' and (isinstance(overviews, bool) or not isinstance(overviews, (int, np.integer))
+                                    or overviews < 0):
+            raise InvalidOptionError('cog overviews', config['overviews'], "'auto' or an int >= 0")
+        if overviews != 'auto':
+            overviews = int(overviews)
+        return {'compress': compress, 'blocksize': int(blocksize), 'overviews': overviews}
+
+    def _write(self, data: np.ndarray, dst: str) -> None:
+        write_cog(dst, data, blocksize=self.config['blocksize'], compress=self.config['compress'],
+                  overviews=self.config['overviews'])
+
+    def _check(self, fpath: str) -> None:
+        with gdal_env(), open_gdal(fpath) as src:
+            layout = src.tags(ns='IMAGE_STRUCTURE').get('LAYOUT', '')
+            if src.driver != 'GTiff' or layout.upper() != 'COG':
+                raise ImageReadError(f'{fpath} is not a COG (driver={src.driver}, layout={layout!r})')
+            bh, bw = src.block_shapes[0]
+            bx, by = (src.width - 1) // bw, (src.height - 1) // bh
+            if is_remote(fpath):
+                # One range request: the last tile of the full resolution is the end of the file.
+                from rasterio.windows import Window
+                src.read(1, window=Window(bx * bw, by * bh, src.width - bx * bw, src.height - by * bh))
+                return
+            offset = src.get_tag_item(f'BLOCK_OFFSET_{bx}_{by}', 'TIFF', bidx=src.count)
+            size = src.get_tag_item(f'BLOCK_SIZE_{bx}_{by}', 'TIFF', bidx=src.count)
+        if offset is None or size is None or int(offset) + int(size) > os.path.getsize(fpath):
+            raise ImageReadError(f'{fpath} is truncated (last tile at {offset}+{size} bytes)')

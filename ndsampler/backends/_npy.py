@@ -1,0 +1,49 @@
+"""The npy backend: raw ``(H, W, C)`` arrays, memory-mapped on read."""
+from __future__ import annotations
+
+import numpy as np
+
+from ndsampler.backends._base import Backend
+from ndsampler.errors import ImageReadError
+from ndsampler.io import atomic_write
+
+__all__ = ['NpyBackend']
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+class NpyBackend(Backend):
+    """Cache frames as ``.npy`` files (fastest reads, largest files; no config).
+
+    Example
+    -------
+    >>> NpyBackend().to_dict()
+    {'type': 'npy', 'config': {}}
+    """
+
+    name = 'npy'
+    ext = 'npy'
+    defaults = {}
+
+    def _write(self, data: np.ndarray, dst: str) -> None:
+        with atomic_write(dst) as tmp:
+            np.save(tmp, np.ascontiguousarray(data), allow_pickle=False)
+
+    def _check(self, fpath: str) -> None:
+        with open(fpath, 'rb') as file:
+            try:
+                version = np.lib.format.read_magic(file)
+                read_header = _HEADER_READERS.get(version)
+                if read_header is None:
+                    raise ValueError(f'unsupported npy version {version}')
+                shape, fortran, dtype = read_header(file)
+            except ValueError as ex:
+                raise ImageReadError(f'{fpath} has no valid npy header: {ex}') from ex
+            expected = file.tell() + int(np.prod(shape)) * dtype.itemsize
+            file.seek(0, 2)
+            actual = file.tell()
+        if len(shape) != 3 or fortran or dtype.hasobject:
+            raise ImageReadError(f'{fpath} holds shape={shape} fortran={fortran} dtype={dtype}; '
+                                 'expected a C-ordered (H, W, C) array')
+        if actual != expected:
+            raise ImageReadError(f'{fpath} is truncated: {actual} bytes, expected {expected}')
