@@ -1,2 +1,27 @@
-"""Torch adapter for ndsampler: datasets, sampling plans, collate, distributed sharding."""
-__all__: list[str] = []
+"""Torch adapter for ndsampler: datasets, sampling plans, collate, distributed sharding.
+
+Example
+-------
+>>> import torch
+>>> from ndsampler_torch import SamplerDataset, SyntheticSampler, collate
+>>> dataset = SamplerDataset(SyntheticSampler.demo(), 'balanced', window_dims=(32, 32), seed=0)
+>>> loader = torch.utils.data.DataLoader(dataset, batch_size=4, collate_fn=collate)
+>>> batch = next(iter(loader))
+>>> batch['im'].shape, len(batch['boxes'])
+(torch.Size([4, 3, 32, 32]), 4)
+"""
+from ._collate import PER_SAMPLE_KEYS, collate
+from ._dataset import SamplerDataset
+from ._distributed import DistributedPlanSampler
+from ._index import PlanIndex
+from ._plans import (PLAN_NAMES, BalancedPlan, GridPlan, NegativePlan, Plan, PositivePlan, RandomWindowPlan,
+                     make_plan)
+from ._synthetic import SyntheticSampler
+from ._train import ClassMaskNet, demo_train
+from ._transforms import RandomHorizontalFlip
+
+__all__ = [
+    'SamplerDataset', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler', 'PlanIndex',
+    'Plan', 'RandomWindowPlan', 'PositivePlan', 'NegativePlan', 'BalancedPlan', 'GridPlan', 'make_plan',
+    'PLAN_NAMES', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet', 'demo_train',
+]

@@ -1,0 +1,158 @@
+"""``SamplerDataset``: a torch map-style Dataset over a sampler and a sampling plan."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import kwimage
+import numpy as np
+import torch
+
+from ndsampler import errors
+from ndsampler._typing import WindowDims
+
+from ._index import PlanIndex
+from ._plans import Plan, make_plan
+
+__all__ = ['SamplerDataset']
+
+#: random stream of the per-item generator handed to ``transform``
+_STREAM_TRANSFORM = 100
+
+
+class SamplerDataset(torch.utils.data.Dataset):
+    """Windows of a sampler as tensors with their targets, one item per plan index.
+
+    Parameters
+    ----------
+    sampler : CocoSampler | SyntheticSampler
+        Anything with ``load_sample(target, with_annots=True, visible_thresh=...)`` returning the
+        ndsampler sample dict. Its file handles must open lazily (ndsampler's do), so no
+        ``worker_init_fn`` is needed and pickling the dataset for a worker copies no pixels.
+    plan : str | Plan
+        A :class:`Plan`, or a name for :func:`make_plan` (``'random'``, ``'positives'``,
+        ``'negatives'``, ``'balanced'``, ``'grid'``) built over the sampler with ``plan_kw``.
+    window_dims : (int, int), optional
+        Window ``(h, w)``; required with a plan name, must match a given plan.
+    channels : str, optional
+        Channel spec passed to the sampler (``None``: the image's own channels).
+    transform : callable, optional
+        ``transform(item) -> item`` applied last. ``item['rng']`` is a ``numpy.random.Generator``
+        seeded by ``(seed, epoch, index)`` for random augmentations (removed afterwards); the
+        transform must keep ``boxes``, ``mask`` and ``tf_rel_to_abs`` aligned with ``im``
+        (see :class:`RandomHorizontalFlip`).
+    with_masks : bool
+        Add ``mask``: (H, W) int64, 0 where no annotation is, ``label + 1`` inside an
+        annotation's segmentation (its box when it has none); later annotations paint over earlier.
+    seed : int
+        Seed of the plan built from a name and of the transform generators.
+    visible_thresh : float
+        Keep an annotation only if more than this fraction of its box is inside the window.
+    plan_kw : mapping, optional
+        Extra arguments of the plan built from a name.
+
+    Notes
+    -----
+    An item holds ``im`` (C, H, W) float32; ``boxes`` (K, 4) float32 xyxy in sample pixels; ``labels`` (K,) int64
+    class indexes (positions in ``dataset.class_names``); ``aids`` (K,) int64 annotation ids;
+    optional ``mask``; ``tf_rel_to_abs`` (3, 3) float64 affine from sample to image pixels;
+    ``gid``, ``index`` (the plan index) and ``kind`` (which plan drew it).
+
+    Example
+    -------
+    >>> from ndsampler_torch import SyntheticSampler
+    >>> ds = SamplerDataset(SyntheticSampler.demo(), 'positives', window_dims=(32, 32), with_masks=True)
+    >>> item = ds[0]
+    >>> item['im'].shape, item['mask'].shape, item['boxes'].dtype
+    (torch.Size([3, 32, 32]), torch.Size([32, 32]), torch.float32)
+    """
+
+    def __init__(self, sampler: Any, plan: str | Plan = 'balanced', window_dims: WindowDims | None = None,
+                 channels: str | None = None, transform: Callable[[dict], dict] | None = None,
+                 with_masks: bool = False, seed: int = 0, visible_thresh: float = 0.0,
+                 plan_kw: Mapping[str, Any] | None = None):
+        if isinstance(plan, Plan):
+            if plan_kw:
+                raise errors.InvalidOptionError('plan_kw', dict(plan_kw), 'nothing when plan is a Plan instance')
+            if window_dims is not None and tuple(int(d) for d in window_dims) != plan.window_dims:
+                raise errors.WindowError(f'window_dims={tuple(window_dims)!r} differs from the plan\'s '
+                                         f'{plan.window_dims!r}; give one or make them equal')
+        else:
+            if window_dims is None:
+                raise errors.WindowError(f'window_dims is required with plan={plan!r}')
+            plan = make_plan(plan, PlanIndex.coerce(sampler), window_dims, seed=seed, **dict(plan_kw or {}))
+        if not 0.0 <= visible_thresh < 1.0:
+            raise errors.InvalidOptionError('visible_thresh', visible_thresh, 'a fraction in [0, 1)')
+        self.sampler = sampler
+        self.plan = plan
+        self.window_dims = plan.window_dims
+        self.channels = channels
+        self.transform = transform
+        self.with_masks = bool(with_masks)
+        self.seed = int(seed)
+        self.visible_thresh = float(visible_thresh)
+
+    @property
+    def class_names(self) -> list[str]:
+        """Name of each class index (``labels`` and ``mask - 1`` index this list)."""
+        return self.plan.index.class_names
+
+    @property
+    def epoch(self) -> int:
+        """The plan's current epoch."""
+        return self.plan.epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the windows of another epoch (call before ``iter(loader)``; workers see it too)."""
+        self.plan.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        epoch = self.plan.epoch
+        if not 0 <= index < len(self.plan):
+            raise IndexError(f'dataset index {index} out of range for length {len(self.plan)}')
+        target = self.plan.draw(int(index), epoch)
+        request = {'gid': target['gid'], 'slices': target['slices']}
+        if self.channels is not None:
+            request['channels'] = self.channels
+        sample = self.sampler.load_sample(request, with_annots=True, visible_thresh=self.visible_thresh)
+        im = np.asarray(sample['im'], dtype=np.float32)
+        dets = sample['annots']['frame_dets'][0]
+        labels = self.plan.index.labels_of(dets.data['cids'])
+        item = {
+            'im': torch.from_numpy(np.ascontiguousarray(im.transpose(2, 0, 1))),
+            'boxes': torch.from_numpy(dets.boxes.to_ltrb().data.astype(np.float32).reshape(-1, 4)),
+            'labels': torch.from_numpy(labels),
+            'aids': torch.from_numpy(np.asarray(dets.data['aids'], dtype=np.int64)),
+            'tf_rel_to_abs': torch.from_numpy(
+                np.array(kwimage.Affine.coerce(sample['params']['tf_rel_to_abs']).matrix, dtype=np.float64)),
+            'gid': int(target['gid']),
+            'index': int(index),
+            'kind': target['kind'],
+        }
+        if self.with_masks:
+            item['mask'] = torch.from_numpy(_render_mask(dets, labels, im.shape[:2]))
+        if self.transform is not None:
+            item['rng'] = np.random.default_rng([self.seed, epoch, int(index), _STREAM_TRANSFORM])
+            item = self.transform(item)
+            item.pop('rng', None)
+        return item
+
+    def __repr__(self) -> str:
+        return f'SamplerDataset(len={len(self)}, plan={self.plan!r}, with_masks={self.with_masks})'
+
+
+def _render_mask(dets: kwimage.Detections, labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Class mask (H, W) int64: 0 background, ``label + 1`` inside each annotation."""
+    canvas = np.zeros(shape, dtype=np.int32)
+    segmentations = dets.data.get('segmentations')
+    boxes = dets.boxes.to_ltrb().data
+    for i, label in enumerate(labels.tolist()):
+        seg = None if segmentations is None else segmentations[i]
+        if seg is None:
+            x1, y1, x2, y2 = np.round(boxes[i]).astype(np.int64).clip(0, None)
+            canvas[y1:y2, x1:x2] = label + 1
+        else:
+            seg.to_multi_polygon().fill(canvas, value=label + 1)
+    return canvas.astype(np.int64)
