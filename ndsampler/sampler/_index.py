@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import kwcoco
+import kwimage
 import numpy as np
 
 from ndsampler.errors import UnknownIdError
@@ -36,6 +37,25 @@ class ImageAnnots:
         xywh = np.array([ann.get('bbox', (np.nan,) * 4) for ann in anns], dtype=float).reshape(-1, 4)
         self.ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
 
+    def visible(self, ltrb, visible_thresh: float = 0.0) -> np.ndarray:
+        """Rows whose box shows more than ``visible_thresh`` of its area inside ``ltrb``.
+
+        A box of zero area counts as visible when its corner lies inside the window.
+        """
+        x0, y0, x1, y1 = (float(v) for v in ltrb)
+        boxes = self.ltrb
+        iw = np.minimum(boxes[:, 2], x1) - np.maximum(boxes[:, 0], x0)
+        ih = np.minimum(boxes[:, 3], y1) - np.maximum(boxes[:, 1], y0)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        with np.errstate(invalid='ignore', divide='ignore'):
+            frac = np.clip(iw, 0, None) * np.clip(ih, 0, None) / area
+        keep = frac > visible_thresh
+        degenerate = ~(area > 0)
+        if degenerate.any():
+            inside = (boxes[:, 0] >= x0) & (boxes[:, 0] < x1) & (boxes[:, 1] >= y0) & (boxes[:, 1] < y1)
+            keep = np.where(degenerate, inside, keep)
+        return np.flatnonzero(keep)
+
     def rows(self, aids) -> np.ndarray:
         """Row indexes of ``aids`` (each must belong to this image)."""
         aids = np.asarray(aids, dtype=np.int64)
@@ -59,6 +79,7 @@ class DatasetIndex:
         self.dset = dset
         self._video_gids: dict[int, list[int]] = {}
         self._frame_pos: dict[int, dict[int, int]] = {}
+        self._img_to_vid: dict[int, kwimage.Affine] = {}
         self._image_annots: dict[int, ImageAnnots] = {}
 
     def image(self, gid: int) -> dict[str, Any]:
@@ -111,6 +132,14 @@ class DatasetIndex:
             return positions[gid]
         except KeyError:
             raise UnknownIdError(f'image gid={gid!r} is not a frame of video vidid={vidid!r}') from None
+
+    def warp_img_to_vid(self, gid: int) -> kwimage.Affine:
+        """The image-to-video affine of an image (identity outside videos; cached)."""
+        warp = self._img_to_vid.get(gid)
+        if warp is None:
+            warp = kwimage.Affine.coerce(self.image(gid).get('warp_img_to_vid', None))
+            self._img_to_vid[gid] = warp
+        return warp
 
     def video_of(self, gid: int):
         """The video id of an image, or None."""

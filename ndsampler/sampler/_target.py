@@ -79,7 +79,7 @@ def _fill_from_annot(tr: dict[str, Any], index: DatasetIndex) -> None:
     x, y, w, h = (float(v) for v in ann['bbox'])
     cx, cy = x + w / 2.0, y + h / 2.0
     if tr.get('gid') is None:  # a video target: the box lives in its image's space
-        warp = index.dset.coco_image(ann['image_id']).warp_img_to_vid
+        warp = index.warp_img_to_vid(ann['image_id'])
         cx, cy = (float(v) for v in warp.matrix[:2] @ np.array([cx, cy, 1.0]))
         sx, sy = np.linalg.norm(warp.matrix[:2, :2], axis=0)
         w, h = w * float(sx), h * float(sy)

@@ -1,0 +1,154 @@
+"""Annotations of a sample: per-frame ``kwimage.Detections`` in sample coordinates, and class masks."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import kwimage
+import numpy as np
+
+from ndsampler.errors import InvalidOptionError
+from ndsampler.geometry import warp_box
+from ndsampler.sampler._index import DatasetIndex
+
+__all__ = ['parse_with_annots', 'frame_detections', 'render_class_mask', 'ANNOT_KINDS']
+
+#: What ``with_annots`` may ask for.
+ANNOT_KINDS = ('boxes', 'segmentation', 'keypoints', 'mask')
+_DEFAULT_KINDS = frozenset({'boxes', 'segmentation', 'keypoints'})
+
+
+def parse_with_annots(with_annots: bool | str | Iterable[str] | None) -> frozenset[str]:
+    """Normalize ``with_annots`` (bool, ``'boxes+segmentation'`` or a list) to a set of kinds.
+
+    Example
+    -------
+    >>> sorted(parse_with_annots('boxes+mask'))
+    ['boxes', 'mask']
+    >>> sorted(parse_with_annots(True))
+    ['boxes', 'keypoints', 'segmentation']
+    """
+    if with_annots is True:
+        return _DEFAULT_KINDS
+    if not with_annots:
+        return frozenset()
+    kinds = with_annots.split('+') if isinstance(with_annots, str) else list(with_annots)
+    kinds = ['segmentation' if k in ('segmentations', 'ssegs') else 'mask' if k == 'masks' else k for k in kinds]
+    bad = [k for k in kinds if k not in ANNOT_KINDS]
+    if bad:
+        raise InvalidOptionError('with_annots', with_annots, "True, False, or '+'-joined / listed kinds from "
+                                 + ', '.join(repr(k) for k in ANNOT_KINDS))
+    return frozenset(kinds) | {'boxes'}
+
+
+def _segmentation(sseg: Any, dims: tuple[int, int]):
+    if sseg is None or (isinstance(sseg, (list, tuple)) and len(sseg) == 0):
+        return None
+    found = kwimage.Segmentation.coerce(sseg, dims=dims)
+    if found is None:
+        return None
+    data = found.data if isinstance(found, kwimage.Segmentation) else found
+    if isinstance(data, kwimage.Mask):
+        return data.to_multi_polygon()
+    return data if isinstance(data, kwimage.MultiPolygon) else kwimage.MultiPolygon([data])
+
+
+def _keypoints(ann: dict[str, Any], index: DatasetIndex, kp_classes):
+    coco_kpts = ann.get('keypoints')
+    if coco_kpts is None or len(coco_kpts) == 0:
+        return None
+    if isinstance(coco_kpts[0], dict):
+        return kwimage.Points.from_coco(coco_kpts, classes=kp_classes)
+    kpnames = index.dset._lookup_kpnames(ann['category_id'])
+    kp_class_idxs = np.array([kp_classes.index(n) for n in kpnames])
+    return kwimage.Points.from_coco(coco_kpts, kp_class_idxs, kp_classes)
+
+
+def frame_detections(index: DatasetIndex, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
+                     sample_tlbr: kwimage.Boxes, tf_img_to_abs: kwimage.Affine, kinds: frozenset[str],
+                     classes, kp_classes, rel_frame_index: int, visible_thresh: float = 0.0,
+                     annot_ids: Sequence[int] | None = None) -> kwimage.Detections:
+    """The annotations of one frame that are visible in the sample, in sample coordinates.
+
+    Parameters
+    ----------
+    index : DatasetIndex
+        Dataset lookups (per-image annotation arrays).
+    gid : int | None
+        The frame's image id (None for a padded frame: no annotations).
+    tf_img_to_rel : kwimage.Affine
+        Image pixels -> sample pixels (the same affine the pixels went through).
+    sample_tlbr : kwimage.Boxes
+        The sampled window in image / video coordinates.
+    tf_img_to_abs : kwimage.Affine
+        Image pixels -> the space ``sample_tlbr`` lives in.
+    kinds : frozenset[str]
+        From :func:`parse_with_annots`.
+    classes, kp_classes
+        Category and keypoint-category trees attached to the detections.
+    rel_frame_index : int
+        Position of the frame in the sample.
+    visible_thresh : float
+        Keep a box when more than this fraction of its area is inside the window.
+    annot_ids : Sequence[int], optional
+        Use exactly these annotations (those of this frame) instead of the overlap query.
+
+    Returns
+    -------
+    kwimage.Detections
+        ``aids``, ``cids``, ``class_idxs``, ``boxes`` and, when asked for,
+        ``segmentations`` / ``keypoints``; meta ``gid`` and ``rel_frame_index``.
+    """
+    if gid is None:
+        rows = np.zeros(0, dtype=np.int64)
+        annots = None
+    else:
+        annots = index.image_annots(gid)
+        if annot_ids is None:
+            window_img = warp_box(sample_tlbr, tf_img_to_abs.inv()).data[0]
+            rows = annots.visible(window_img, visible_thresh)
+        else:
+            wanted = np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids)
+            rows = annots.rows(wanted)
+    aids = annots.aids[rows] if annots is not None else np.zeros(0, dtype=np.int64)
+    cids = annots.cids[rows] if annots is not None else np.zeros(0, dtype=np.int64)
+    ltrb = annots.ltrb[rows] if annots is not None else np.zeros((0, 4))
+    id_to_idx = classes.id_to_idx
+    data: dict[str, Any] = {
+        'aids': aids,
+        'cids': cids,
+        'class_idxs': np.array([id_to_idx.get(int(c), -1) for c in cids], dtype=np.int64),
+        'boxes': kwimage.Boxes(ltrb, 'ltrb'),
+    }
+    datakeys = ['aids', 'cids']
+    if 'segmentation' in kinds or 'mask' in kinds:
+        dims = index.image_dims(gid) if gid is not None else (0, 0)
+        data['segmentations'] = kwimage.PolygonList(
+            [_segmentation(index.ann(int(aid)).get('segmentation'), dims) for aid in aids])
+    if 'keypoints' in kinds:
+        points = kwimage.PointsList([_keypoints(index.ann(int(aid)), index, kp_classes) for aid in aids])
+        points.meta['classes'] = kp_classes
+        data['keypoints'] = points
+    dets = kwimage.Detections(**data, classes=classes, datakeys=datakeys,
+                              meta={'gid': gid, 'rel_frame_index': rel_frame_index})
+    if tf_img_to_rel is not None and len(aids):
+        dets = dets.warp(tf_img_to_rel)
+    return dets
+
+
+def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int], background: int = 0) -> np.ndarray:
+    """An ``(H, W)`` int32 mask of category ids drawn from segmentations (boxes where none).
+
+    Larger annotations are drawn first, so smaller ones stay visible on top.
+    """
+    mask = np.full(out_hw, background, dtype=np.int32)
+    if len(dets) == 0:
+        return mask
+    boxes = dets.boxes.to_ltrb().data
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    ssegs = dets.data.get('segmentations')
+    for row in np.argsort(-areas, kind='stable'):
+        shape = ssegs[row] if ssegs is not None else None
+        if shape is None:
+            shape = dets.boxes[int(row):int(row) + 1].to_polygons()[0]
+        shape.fill(mask, value=int(dets.data['cids'][row]), pixels_are='areas')
+    return mask
