@@ -27,6 +27,8 @@ Conversion maps one range onto the other, going through float:
 * **bool → anything**: False → 0, True → the top of the range (1.0, or
   ``iinfo.max``).
 * **anything → bool**: True where the float form is above 0.5 (uint8: x ≥ 128).
+* 64-bit integers go through float64, so values between the range ends are exact to
+  about 16 significant digits (the ends themselves are exact).
 * NaN becomes 0 and ±inf clip to the range ends when the target is an integer.
 
 Complex, object, string and datetime dtypes are not image dtypes and raise
@@ -144,6 +146,9 @@ def convert_image_dtype(image: Any, dtype: Any, copy: bool = False) -> np.ndarra
     low = -1.0 if dst.kind == 'i' else 0.0
     scaled = np.clip(np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=low), low, 1.0)
     top = _largest_float_below(info)
-    scaled = np.rint(scaled * work.type(info.max))
-    np.clip(scaled, -top if dst.kind == 'i' else 0.0, top, out=scaled)
-    return scaled.astype(dst)
+    out = np.clip(np.rint(scaled * work.type(info.max)), -top if dst.kind == 'i' else 0.0, top).astype(dst)
+    if top != info.max:  # 64-bit targets: float64 cannot hold iinfo.max, so pin the range ends exactly
+        out[scaled >= 1.0] = info.max
+        if dst.kind == 'i':
+            out[scaled <= -1.0] = -info.max
+    return out
