@@ -1,0 +1,21 @@
+"""Annotation spatial index and sampling plans (positives, negatives, random, balanced, grids).
+
+Coordinates only: everything here yields target dicts that the sampler turns into pixels.
+"""
+from ndsampler.regions._grid import TASKS, new_sample_grid
+from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
+from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
+from ndsampler.regions._regions import CocoRegions
+from ndsampler.regions._rng import ensure_generator
+
+__all__ = [
+    'CocoRegions',
+    'BoxIndex',
+    'new_sample_grid',
+    'TASKS',
+    'axis_windows',
+    'overlap_pixels',
+    'visible_fraction',
+    'union_coverage',
+    'ensure_generator',
+]

@@ -1,0 +1,585 @@
+"""CocoRegions: the annotation index and every sampling plan, in coordinates only.
+
+Samplers here yield *targets* (plain dicts of coordinates, ndsampler 0.8 keys); the
+sampler does the pixel I/O. Nothing in this module reads an image.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ndsampler._typing import Target
+from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
+from ndsampler.geometry import window_from_center
+from ndsampler.regions._index import BoxIndex, union_coverage
+from ndsampler.regions._rng import ensure_generator
+
+__all__ = ['CocoRegions']
+
+#: Candidate windows tried per requested window before giving up.
+_PATIENCE = 100
+
+
+def _lower_names(names: Iterable[str] | None) -> frozenset[str]:
+    return frozenset(str(n).lower() for n in (names or ()))
+
+
+class CocoRegions:
+    """Annotation spatial index, positives, negatives, random / balanced windows and grids.
+
+    Parameters
+    ----------
+    dset : kwcoco.CocoDataset
+        Images need ``width`` / ``height`` (no pixels are read).
+    workdir : PathLike, optional
+        Kept for ndsampler 0.8 compatibility; the index builds in seconds and is not cached.
+    verbose : int
+        Print a line when the index is built.
+    window_dims : 'extent' | 'square' | (h, w)
+        Default window of positives (``'extent'``: the box, rounded up).
+    neg_window_dims : (h, w), optional
+        Default window of negatives and random windows; when None, each one takes the
+        size of a random positive box (like ndsampler 0.8's anchors).
+    neg_thresh : float
+        A window is a negative when the *visible fraction* (``area(box ∩ window) /
+        area(box)``, see :func:`ndsampler.regions.visible_fraction`) of every positive
+        annotation is ``<= neg_thresh`` (exact). 0.0: no positive-area overlap at all.
+    jitter : float
+        Default positive jitter: the window centre moves by ``U(-jitter, jitter)`` times
+        the window size per axis; below 0.5 the box centre stays inside the window.
+    ignore_classes : iterable of str
+        Category names (case-insensitive) whose boxes mark regions to skip.
+    ignore_thresh : float | None
+        Random windows and negatives whose area is covered by ignore boxes more than
+        this fraction are skipped (None: never).
+    negative_classes : iterable of str
+        Category names never used as positives (default ``ignore`` and ``background``).
+    nodata_check : callable, optional
+        ``nodata_check(target) -> bool``, True when the window holds only nodata; random
+        windows and negatives where it says so are skipped. The sampler provides it.
+
+    Example
+    -------
+    >>> import kwcoco
+    >>> dset = kwcoco.CocoDataset()
+    >>> cid = dset.add_category('cat')
+    >>> gid = dset.add_image(name='a', width=100, height=80)
+    >>> aid = dset.add_annotation(image_id=gid, category_id=cid, bbox=[10, 10, 20, 10])
+    >>> self = CocoRegions(dset)
+    >>> tr = self.get_positive(0)
+    >>> (tr['gid'], tr['aid'], tr['cx'], tr['cy'], tr['window_dims'])
+    (1, 1, 20.0, 15.0, (10, 20))
+    >>> self.overlapping_aids(gid, [0, 0, 15, 15])
+    [1]
+    """
+
+    def __init__(self, dset, workdir=None, verbose: int = 0, *, window_dims: Any = 'extent',
+                 neg_window_dims: Sequence[int] | None = None, neg_thresh: float = 0.0,
+                 jitter: float = 0.0, ignore_classes: Iterable[str] = ('ignore',),
+                 ignore_thresh: float | None = 0.6,
+                 negative_classes: Iterable[str] = ('ignore', 'background'),
+                 nodata_check: Callable[[Target], bool] | None = None):
+        self.dset = dset
+        self.workdir = workdir
+        self.verbose = verbose
+        self.window_dims = window_dims
+        self.neg_window_dims = None if neg_window_dims is None else self._int_dims(neg_window_dims)
+        self.neg_thresh = float(neg_thresh)
+        self.jitter = self._check_jitter(jitter)
+        self.ignore_classes = _lower_names(ignore_classes)
+        self.ignore_thresh = ignore_thresh
+        self.negative_classes = _lower_names(negative_classes)
+        self.nodata_check = nodata_check
+        self.classes = dset.object_categories()
+        self.BACKGROUND_CLASS_ID = self.classes.node_to_id.get('background', 0)
+        self._table: dict[str, np.ndarray] | None = None
+        self._index: BoxIndex | None = None
+        self._pos_select_idxs: np.ndarray | None = None
+        self._negative_pool: list[Target] | None = None
+
+    # -- dataset facts (ndsampler 0.8 surface) ------------------------------------------
+    @property
+    def catgraph(self):
+        """Old alias of :attr:`classes`."""
+        return self.classes
+
+    @property
+    def class_ids(self) -> list[int]:
+        return list(self.dset.cats.keys())
+
+    @property
+    def image_ids(self) -> list[int]:
+        return sorted(self.dset.imgs.keys())
+
+    @property
+    def n_annots(self) -> int:
+        return len(self.dset.anns)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.dset.imgs)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.dset.cats)
+
+    def lookup_class_name(self, class_id: int) -> str:
+        try:
+            return self.dset.cats[class_id]['name']
+        except KeyError:
+            raise UnknownIdError(f'unknown category id {class_id!r}; known: {sorted(self.dset.cats)}') from None
+
+    def lookup_class_id(self, class_name: str) -> int:
+        try:
+            return self.dset.index.name_to_cat[class_name]['id']
+        except KeyError:
+            raise UnknownIdError(f'unknown category name {class_name!r}; known: {sorted(self.dset.index.name_to_cat)}') from None
+
+    def __repr__(self) -> str:
+        n_neg = len(self._negative_pool) if self._negative_pool is not None else None
+        return (f'<CocoRegions(images={self.n_images}, annots={self.n_annots}, '
+                f'positives={self.n_positives if self._table is not None else "?"}, negatives={n_neg})>')
+
+    # -- the index ------------------------------------------------------------------------
+    def _build_table(self) -> dict[str, np.ndarray]:
+        imgs = self.dset.dataset['images']
+        image_ids = np.fromiter((img['id'] for img in imgs), dtype=np.int64, count=len(imgs))
+        try:
+            dsize = np.array([(img['width'], img['height']) for img in imgs], dtype=float).reshape(-1, 2)
+        except KeyError:
+            missing = next(img['id'] for img in imgs if 'width' not in img or 'height' not in img)
+            raise TargetError(f'image id={missing!r} has no width/height; regions never read pixels, '
+                              'so call dset._ensure_imgsize() first') from None
+        anns = [ann for ann in self.dset.dataset['annotations'] if ann.get('bbox') is not None]
+        n = len(anns)
+        xywh = np.array([ann['bbox'] for ann in anns], dtype=float).reshape(n, 4)
+        ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        cids = np.fromiter((ann.get('category_id', -1) if ann.get('category_id') is not None else -1
+                            for ann in anns), dtype=np.int64, count=n)
+        cats = self.dset.cats
+        lower = {cid: str(cat['name']).lower() for cid, cat in cats.items()}
+        ignore_ids = [cid for cid, name in lower.items() if name in self.ignore_classes]
+        negative_ids = [cid for cid, name in lower.items() if name in self.negative_classes]
+        id_to_idx = self.classes.id_to_idx
+        label_of = np.vectorize(lambda c: id_to_idx.get(int(c), -1), otypes=[np.int64])
+        table = {
+            'aid': np.fromiter((ann['id'] for ann in anns), dtype=np.int64, count=n),
+            'gid': np.fromiter((ann['image_id'] for ann in anns), dtype=np.int64, count=n),
+            'category_id': cids,
+            'label': label_of(cids) if n else np.zeros(0, np.int64),
+            'ltrb': ltrb,
+            'is_ignore': np.isin(cids, ignore_ids),
+            'is_positive': ~np.isin(cids, negative_ids),
+            'image_ids': image_ids,
+            'image_dsize': dsize,
+        }
+        table['positive_rows'] = np.flatnonzero(table['is_positive'])
+        return table
+
+    @property
+    def table(self) -> dict[str, np.ndarray]:
+        """Flat arrays over the annotations with a box (built once, lazily)."""
+        if self._table is None:
+            self._table = self._build_table()
+        return self._table
+
+    @property
+    def isect_index(self) -> BoxIndex:
+        """The spatial index (built once, lazily, vectorised)."""
+        if self._index is None:
+            table = self.table
+            self._index = BoxIndex(table['image_ids'], table['image_dsize'], table['gid'], table['ltrb'])
+            if self.verbose:
+                print(f'Built region index: {len(table["aid"])} boxes in {len(table["image_ids"])} images, '
+                      f'{self._index.nbytes / 2 ** 20:.1f} MiB')
+        return self._index
+
+    def _image_dsize(self, gid: int) -> tuple[float, float]:
+        slot = self._slot(gid)
+        w, h = self.table['image_dsize'][slot]
+        return float(w), float(h)
+
+    def _slot(self, gid: int) -> int:
+        try:
+            return int(self.isect_index.slots_of(np.array([gid]))[0])
+        except KeyError:
+            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
+
+    def _query(self, gid: int, box: Any, visible_thresh: float = 0.0):
+        """``(rows, fractions)`` of the boxes of ``gid`` visible more than ``visible_thresh`` in ``box``."""
+        self._slot(gid)
+        return self.isect_index.query(gid, _as_ltrb(box), visible_thresh)
+
+    def overlapping_aids(self, gid: int, box: Any, visible_thresh: float = 0.0) -> list[int]:
+        """Annotations of image ``gid`` whose visible fraction inside ``box`` is ``> visible_thresh``.
+
+        Parameters
+        ----------
+        gid : int
+            Image id.
+        box : kwimage.Boxes | sequence of 4 floats
+            The window; a ``kwimage.Boxes`` in any format, or ``ltrb`` numbers.
+        visible_thresh : float
+            Keep an annotation when ``area(box ∩ window) / area(box) > visible_thresh``
+            (0.0: any positive-area overlap; degenerate boxes count when their centre is
+            inside the window).
+
+        Returns
+        -------
+        list[int]
+            Annotation ids, sorted by their order in the dataset.
+        """
+        rows, _ = self._query(gid, box, visible_thresh)
+        return self.table['aid'][rows].tolist()
+
+    def get_segmentations(self, aids: Iterable[int]) -> list:
+        """The ``kwimage.MultiPolygon`` (or None) of each annotation."""
+        import kwimage
+        out = []
+        for aid in aids:
+            sseg = self.dset.anns[aid].get('segmentation')
+            out.append(None if sseg is None else kwimage.MultiPolygon.coerce(sseg))
+        return out
+
+    # -- positives ------------------------------------------------------------------------
+    @property
+    def n_positives(self) -> int:
+        if self._pos_select_idxs is not None:
+            return len(self._pos_select_idxs)
+        return len(self.table['positive_rows'])
+
+    @property
+    def n_negatives(self) -> int:
+        return len(self._negative_pool) if self._negative_pool is not None else 0
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_positives + self.n_negatives
+
+    @staticmethod
+    def _int_dims(dims: Sequence[Any]) -> tuple[int, int]:
+        dims = tuple(dims)
+        if len(dims) != 2 or any(isinstance(d, (bool, np.bool_)) or int(d) != d or d < 1 for d in dims):
+            raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair of ints >= 1")
+        return int(dims[0]), int(dims[1])
+
+    @staticmethod
+    def _check_jitter(jitter: float) -> float:
+        if not 0.0 <= float(jitter) <= 0.5:
+            raise InvalidOptionError('jitter', jitter, 'a fraction of the window in [0, 0.5]')
+        return float(jitter)
+
+    def _resolve_pos_dims(self, window_dims: Any, box_h: float, box_w: float) -> tuple[int, int]:
+        if window_dims is None:
+            window_dims = self.window_dims
+        if isinstance(window_dims, str):
+            if window_dims not in ('extent', 'square'):
+                raise InvalidOptionError('window_dims', window_dims, "'extent', 'square' or an (h, w) pair")
+            h = max(1, math.ceil(box_h - 1e-9))
+            w = max(1, math.ceil(box_w - 1e-9))
+            return (max(h, w),) * 2 if window_dims == 'square' else (h, w)
+        return self._int_dims(window_dims)
+
+    def _positive_target(self, row: int, window_dims: Any, jitter: float, rng) -> Target:
+        table = self.table
+        x0, y0, x1, y1 = (float(v) for v in table['ltrb'][row])
+        cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+        win_h, win_w = self._resolve_pos_dims(window_dims, h, w)
+        wcx, wcy = cx, cy
+        if jitter > 0:
+            dx, dy = ensure_generator(rng).uniform(-jitter, jitter, size=2)
+            wcx, wcy = cx + dx * win_w, cy + dy * win_h
+        sl_y, sl_x = window_from_center(wcx, wcy, win_w, win_h)
+        return {
+            'gid': int(table['gid'][row]),
+            'aid': int(table['aid'][row]),
+            'category_id': int(table['category_id'][row]),
+            'label': int(table['label'][row]),
+            'cx': wcx,
+            'cy': wcy,
+            'width': w,
+            'height': h,
+            'window_dims': (win_h, win_w),
+            'rel_cx': cx - sl_x.start,
+            'rel_cy': cy - sl_y.start,
+        }
+
+    def get_positive(self, index: int | None = None, rng: Any = None, *, window_dims: Any = None,
+                     jitter: float | None = None) -> Target:
+        """A window around one positive annotation.
+
+        Parameters
+        ----------
+        index : int, optional
+            Index into the (pre)selected positives (0-based); None draws one at random.
+        rng : int | RandomState | Generator, optional
+            Used when ``index`` is None and for jitter.
+        window_dims : 'extent' | 'square' | (h, w), optional
+            Defaults to the constructor's ``window_dims``.
+        jitter : float, optional
+            Defaults to the constructor's ``jitter`` (see :class:`CocoRegions`).
+
+        Returns
+        -------
+        dict
+            ``gid``, ``aid``, ``category_id``, ``label`` (class index), ``cx``, ``cy`` (window
+            centre; the box centre without jitter), ``width``, ``height`` (the box),
+            ``window_dims`` (h, w), ``rel_cx``, ``rel_cy`` (box centre in window coordinates).
+        """
+        n_pos = self.n_positives
+        if index is None:
+            if n_pos == 0:
+                raise WindowError('the dataset has no positive annotations to sample')
+            index = int(ensure_generator(rng).integers(n_pos))
+        if not -n_pos <= index < n_pos:
+            raise IndexError(f'positive index={index} out of range for {n_pos} positives')
+        pos = self._pos_select_idxs[index] if self._pos_select_idxs is not None else index
+        row = int(self.table['positive_rows'][pos])
+        jitter = self.jitter if jitter is None else self._check_jitter(jitter)
+        return self._positive_target(row, window_dims, jitter, rng)
+
+    # -- random windows and negatives ----------------------------------------------------
+    def _window_dims_for(self, num: int, window_dims: Sequence[int] | None, rng) -> np.ndarray:
+        """``(num, 2)`` window sizes ``(h, w)`` for random windows."""
+        if window_dims is None:
+            window_dims = self.neg_window_dims
+        if window_dims is not None:
+            return np.tile(np.array(self._int_dims(window_dims), dtype=np.int64), (num, 1))
+        table = self.table
+        rows = table['positive_rows']
+        if len(rows) == 0:
+            raise InvalidOptionError('window_dims', None, 'an (h, w) pair: the dataset has no positive box to size windows by')
+        pick = table['ltrb'][rows[rng.integers(len(rows), size=num)]]
+        hw = np.stack([pick[:, 3] - pick[:, 1], pick[:, 2] - pick[:, 0]], axis=1)
+        return np.maximum(np.ceil(hw - 1e-9), 1).astype(np.int64)
+
+    def _candidate_windows(self, num: int, window_dims, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Random windows whose centre pixel is uniform over all pixels of all images.
+
+        Returns ``slots`` (num,) and integer ``ltrb`` windows (num, 4).
+        """
+        table = self.table
+        dsize = table['image_dsize']
+        area = np.floor(dsize[:, 0]) * np.floor(dsize[:, 1])
+        if area.sum() <= 0:
+            raise WindowError('the dataset has no image with a positive area to sample windows from')
+        dims = self._window_dims_for(num, window_dims, rng)
+        slots = rng.choice(len(area), size=num, p=area / area.sum())
+        px = np.floor(rng.random(num) * np.floor(dsize[slots, 0]))
+        py = np.floor(rng.random(num) * np.floor(dsize[slots, 1]))
+        # a window centred on the middle of pixel (px, py): low = floor(c - d / 2) exactly
+        x0 = np.floor(px + 0.5 - dims[:, 1] / 2)
+        y0 = np.floor(py + 0.5 - dims[:, 0] / 2)
+        ltrb = np.stack([x0, y0, x0 + dims[:, 1], y0 + dims[:, 0]], axis=1)
+        return slots, ltrb
+
+    def _window_target(self, gid: int, ltrb: np.ndarray, negative: bool = False) -> Target:
+        """Target of an integer window; ``cx = x0 + w / 2`` so the sampler rebuilds it exactly."""
+        x0, y0, x1, y1 = (int(v) for v in ltrb)
+        w, h = x1 - x0, y1 - y0
+        target: Target = {'gid': gid, 'cx': x0 + w / 2, 'cy': y0 + h / 2, 'width': w, 'height': h,
+                          'window_dims': (h, w)}
+        if negative:
+            cid = self.BACKGROUND_CLASS_ID
+            target.update({'aid': -1, 'category_id': cid, 'label': self.classes.id_to_idx.get(cid, -1)})
+        return target
+
+    def window_is_skipped(self, gid: int, box: Any, neg_thresh: float | None = None,
+                          target: Target | None = None) -> bool:
+        """True when a window must not be sampled.
+
+        It is skipped when ``neg_thresh`` is given and a positive annotation is visible
+        more than ``neg_thresh`` in it, when ignore boxes cover more than
+        ``ignore_thresh`` of it, or when ``nodata_check(target)`` says it is all nodata.
+        """
+        ltrb = _as_ltrb(box)
+        rows, frac = self._query(gid, ltrb, 0.0)
+        table = self.table
+        if neg_thresh is not None and (table['is_positive'][rows] & (frac > neg_thresh)).any():
+            return True
+        if self.ignore_thresh is not None:
+            ignore_rows = rows[table['is_ignore'][rows]]
+            if len(ignore_rows) and union_coverage(table['ltrb'][ignore_rows], ltrb) > self.ignore_thresh:
+                return True
+        if self.nodata_check is not None:
+            return bool(self.nodata_check(target if target is not None else self._window_target(gid, np.asarray(ltrb))))
+        return False
+
+    def _sample_windows(self, num: int, window_dims, rng, neg_thresh: float | None) -> list[Target]:
+        """Up to ``num`` random windows passing :meth:`window_is_skipped` (bounded tries)."""
+        rng = ensure_generator(rng)
+        out: list[Target] = []
+        budget = _PATIENCE * max(num, 1)
+        image_ids = self.table['image_ids']
+        while len(out) < num and budget > 0:
+            batch = min(budget, max(2 * (num - len(out)), 16))
+            budget -= batch
+            slots, boxes = self._candidate_windows(batch, window_dims, rng)
+            for slot, box in zip(slots, boxes):
+                gid = int(image_ids[slot])
+                target = self._window_target(gid, box, negative=neg_thresh is not None)
+                if not self.window_is_skipped(gid, box, neg_thresh, target):
+                    out.append(target)
+                    if len(out) == num:
+                        break
+        return out
+
+    def _one_window(self, window_dims, rng, neg_thresh: float | None, what: str) -> Target:
+        found = self._sample_windows(1, window_dims, rng, neg_thresh)
+        if not found:
+            raise WindowError(f'no {what} window found in {_PATIENCE} tries (neg_thresh={neg_thresh}, '
+                              f'ignore_thresh={self.ignore_thresh}); relax the thresholds or the window size')
+        return found[0]
+
+    def get_random(self, rng: Any = None, window_dims: Sequence[int] | None = None) -> Target:
+        """A random window: its centre pixel is uniform over every pixel of every image.
+
+        An image's chance is proportional to its area. Windows mostly covered by ignore
+        boxes or all nodata are skipped (see :meth:`window_is_skipped`). The window is
+        ``window_dims`` (h, w), else the constructor's ``neg_window_dims``, else the size of
+        a random positive box; it may extend past the border (the sampler pads).
+        """
+        return self._one_window(window_dims, rng, None, 'random')
+
+    def get_negative(self, index: int | None = None, rng: Any = None) -> Target:
+        """A window with no positive annotation visible more than ``neg_thresh``.
+
+        Parameters
+        ----------
+        index : int, optional
+            Index into the preselected negatives (0-based); None draws a fresh one.
+        rng : int | RandomState | Generator, optional
+            Used when ``index`` is None.
+        """
+        if index is None:
+            return self._one_window(None, rng, self.neg_thresh, 'negative')
+        if self._negative_pool is None:
+            raise TargetError(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
+        return dict(self._negative_pool[index])
+
+    def get_item(self, index: int | None = None, rng: Any = None) -> Target:
+        """Positives then negatives: ``index < n_positives`` is a positive (ndsampler 0.8 order)."""
+        if index is None:
+            n = self.n_samples
+            if n == 0:
+                raise WindowError('no samples: the dataset has no positives and no negatives are preselected')
+            index = int(ensure_generator(rng).integers(n))
+        if index < 0:
+            index += self.n_samples
+        if index < self.n_positives:
+            return self.get_positive(index, rng=rng)
+        neg_index = index - self.n_positives
+        if not 0 <= neg_index < self.n_negatives:
+            raise IndexError(f'index={index} out of range for {self.n_samples} samples')
+        return self.get_negative(neg_index)
+
+    def preselect(self, n_pos: int | None = None, n_neg: int | None = None,
+                  neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
+                  rng: Any = None, verbose: int | None = None) -> tuple[int, int]:
+        """Fix the positives and negatives that ``get_item`` indexes.
+
+        Parameters
+        ----------
+        n_pos : int, optional
+            Number of positives; None keeps all. More than available repeats them (each
+            pass a new permutation).
+        n_neg : int, optional
+            Number of negatives (exclusive with ``neg_to_pos_ratio``).
+        neg_to_pos_ratio : float, optional
+            ``n_neg = int(ratio * n_pos)``; neither given means no negatives.
+        window_dims : (h, w), optional
+            Negative window size (also kept as the default for later negatives).
+        rng : int | RandomState | Generator, optional
+            Same seed, same selection.
+
+        Returns
+        -------
+        (int, int)
+            The numbers of positives and negatives selected (negatives may fall short
+            when few windows pass the thresholds; a warning says so).
+        """
+        if n_neg is not None and neg_to_pos_ratio is not None:
+            raise InvalidOptionError('n_neg', n_neg, 'None when neg_to_pos_ratio is given (give one)')
+        rng = ensure_generator(rng)
+        total = len(self.table['positive_rows'])
+        if n_pos is None:
+            self._pos_select_idxs = np.arange(total)
+        else:
+            n_pos = int(n_pos)
+            if n_pos < 0 or (n_pos > 0 and total == 0):
+                raise InvalidOptionError('n_pos', n_pos, f'an int in [0, inf) with {total} positives available')
+            reps = -(-n_pos // total) if total else 0
+            perm = np.concatenate([rng.permutation(total) for _ in range(reps)] or [np.zeros(0, np.int64)])
+            self._pos_select_idxs = perm[:n_pos]
+        n_pos = len(self._pos_select_idxs)
+        if n_neg is None:
+            n_neg = int((neg_to_pos_ratio or 0) * n_pos)
+        if window_dims is not None:
+            self.neg_window_dims = self._int_dims(window_dims)
+        pool = self._sample_windows(int(n_neg), None, rng, self.neg_thresh)
+        if len(pool) < n_neg:
+            warnings.warn(f'found {len(pool)} of {n_neg} negatives (neg_thresh={self.neg_thresh}, '
+                          f'ignore_thresh={self.ignore_thresh})')
+        self._negative_pool = pool
+        if verbose if verbose is not None else self.verbose:
+            print(f'Preselected {n_pos} positives and {len(pool)} negatives')
+        return n_pos, len(pool)
+
+    # -- balanced sampling ----------------------------------------------------------------
+    def sample_balanced(self, num: int, neg_to_pos_ratio: float = 1.0, class_balanced: bool = True,
+                        window_dims: Sequence[int] | None = None, rng: Any = None) -> list[Target]:
+        """``num`` targets with balanced positives / negatives and balanced classes.
+
+        Each target is a negative with probability ``r / (1 + r)`` (``r = neg_to_pos_ratio``),
+        else a positive. With ``class_balanced`` a positive's class is uniform over the
+        classes that have positives (so each annotation's chance is inversely proportional
+        to its class frequency); otherwise annotations are uniform. Negatives are fresh
+        windows (``window_dims`` or the defaults of :meth:`get_random`).
+        """
+        rng = ensure_generator(rng)
+        if neg_to_pos_ratio < 0:
+            raise InvalidOptionError('neg_to_pos_ratio', neg_to_pos_ratio, 'a number >= 0')
+        is_neg = rng.random(num) < neg_to_pos_ratio / (1.0 + neg_to_pos_ratio)
+        rows = self._balanced_rows(int((~is_neg).sum()), class_balanced, rng)
+        negs = self._sample_windows(int(is_neg.sum()), window_dims, rng, self.neg_thresh)
+        if len(negs) < is_neg.sum():
+            raise WindowError(f'found {len(negs)} of {int(is_neg.sum())} negatives; relax neg_thresh / ignore_thresh')
+        pos_iter, neg_iter = iter(rows), iter(negs)
+        return [next(neg_iter) if flag else self._positive_target(int(next(pos_iter)), None, self.jitter, rng)
+                for flag in is_neg]
+
+    def _balanced_rows(self, num: int, class_balanced: bool, rng: np.random.Generator) -> np.ndarray:
+        table = self.table
+        rows = table['positive_rows']
+        if num and len(rows) == 0:
+            raise WindowError('the dataset has no positive annotations to sample')
+        if not class_balanced:
+            return rows[rng.integers(len(rows), size=num)] if num else rows[:0]
+        cids = table['category_id'][rows]
+        order = np.argsort(cids, kind='stable')
+        _, starts, counts = np.unique(cids[order], return_index=True, return_counts=True)
+        cls = rng.integers(len(counts), size=num)
+        within = np.floor(rng.random(num) * counts[cls]).astype(np.int64)
+        return rows[order[starts[cls] + within]]
+
+    # -- grids ----------------------------------------------------------------------------
+    def new_sample_grid(self, task: str, window_dims: Any, window_overlap: Any = 0, **kwargs) -> dict[str, Any]:
+        """A sliding-window grid over every image or video; see :func:`ndsampler.regions.new_sample_grid`."""
+        from ndsampler.regions._grid import new_sample_grid
+        return new_sample_grid(self, task, window_dims, window_overlap, **kwargs)
+
+
+def _as_ltrb(box: Any) -> np.ndarray:
+    """One window as a float ``ltrb`` array from ``kwimage.Boxes`` or 4 numbers."""
+    if hasattr(box, 'to_ltrb'):
+        data = np.asarray(box.to_ltrb().data, dtype=float).reshape(-1, 4)
+        if len(data) != 1:
+            raise WindowError(f'expected one box, got {len(data)}')
+        return data[0]
+    arr = np.asarray(box, dtype=float).reshape(-1)
+    if arr.shape != (4,):
+        raise WindowError(f'box {box!r} must be 4 ltrb numbers or a kwimage.Boxes')
+    return arr
