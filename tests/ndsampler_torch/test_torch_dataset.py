@@ -1,0 +1,152 @@
+import pickle
+
+import kwimage
+import numpy as np
+import pytest
+import torch
+
+from ndsampler import errors
+from ndsampler_torch import (PositivePlan, RandomHorizontalFlip, SamplerDataset, SyntheticSampler, collate)
+
+
+@pytest.fixture(scope='module')
+def sampler():
+    return SyntheticSampler.demo(n_images=5, n_annots=40, n_classes=3, image_dsize=(160, 120), seed=2)
+
+
+def _abs_boxes(item):
+    """Item boxes mapped back to image pixels with tf_rel_to_abs (corner-sorted)."""
+    tf = item['tf_rel_to_abs'].numpy()
+    boxes = item['boxes'].numpy().astype(np.float64)
+    corners = kwimage.Boxes(boxes, 'ltrb').warp(tf).to_ltrb().data
+    return np.concatenate([np.minimum(corners[:, :2], corners[:, 2:]), np.maximum(corners[:, :2], corners[:, 2:])], 1)
+
+
+def test_item_layout_and_coordinates(sampler):
+    ds = SamplerDataset(sampler, 'positives', window_dims=(48, 64), with_masks=True)
+    index = sampler.plan_index
+    assert len(ds) == index.n_annots
+    assert ds.class_names == ['class1', 'class2', 'class3']
+    for i in range(0, len(ds), 7):
+        item = ds[i]
+        assert item['im'].shape == (3, 48, 64) and item['im'].dtype == torch.float32
+        assert item['boxes'].dtype == torch.float32 and item['boxes'].shape[1] == 4
+        assert item['labels'].dtype == torch.int64 and item['aids'].dtype == torch.int64
+        assert item['mask'].shape == (48, 64) and item['mask'].dtype == torch.int64
+        assert item['tf_rel_to_abs'].shape == (3, 3)
+        assert item['kind'] == 'positive' and item['index'] == i
+        # the centred annotation is present, and every box maps back onto its image box
+        assert int(index.ann_ids[i]) in item['aids'].tolist()
+        pos = {int(a): p for p, a in enumerate(index.ann_ids)}
+        expect = index.ann_ltrb[[pos[a] for a in item['aids'].tolist()]]
+        assert np.allclose(_abs_boxes(item), expect, atol=1e-3)
+        assert item['labels'].tolist() == index.ann_label[[pos[a] for a in item['aids'].tolist()]].tolist()
+        assert set(item['mask'].unique().tolist()) <= {0} | {lbl + 1 for lbl in item['labels'].tolist()}
+        assert int(item['gid']) == int(index.image_ids[index.ann_image[i]])
+
+
+def test_mask_follows_segmentations_over_boxes():
+    poly = kwimage.Polygon(exterior=np.array([[2, 2], [12, 2], [2, 12]], float))
+    dets = kwimage.Detections(boxes=kwimage.Boxes(np.array([[2., 2, 12, 12], [20, 20, 25, 30]]), 'ltrb'),
+                              class_idxs=np.array([0, 1]), aids=np.array([1, 2]), cids=np.array([1, 2]),
+                              segmentations=kwimage.SegmentationList([poly.to_multi_polygon(), None]),
+                              datakeys=['aids', 'cids'])
+    from ndsampler_torch._dataset import _render_mask
+    mask = _render_mask(dets, np.array([0, 1]), (32, 32))
+    assert mask[3, 3] == 1 and mask[11, 11] == 0  # inside / outside the triangle
+    assert (mask[20:30, 20:25] == 2).all() and mask[30, 25] == 0
+
+
+def test_items_are_deterministic_and_epochs_differ(sampler):
+    ds = SamplerDataset(sampler, 'random', window_dims=(32, 32), seed=5, transform=RandomHorizontalFlip())
+    twin = SamplerDataset(sampler, 'random', window_dims=(32, 32), seed=5, transform=RandomHorizontalFlip())
+    first = [ds[i] for i in range(len(ds))]
+    for a, b in zip(first, (twin[i] for i in range(len(twin)))):
+        assert torch.equal(a['im'], b['im']) and torch.equal(a['boxes'], b['boxes'])
+        assert 'rng' not in a
+    ds.set_epoch(1)
+    assert ds.epoch == 1
+    assert any(not torch.equal(a['tf_rel_to_abs'], ds[i]['tf_rel_to_abs']) for i, a in enumerate(first))
+
+
+def test_flip_keeps_boxes_masks_and_mapping_aligned(sampler):
+    plain = SamplerDataset(sampler, 'positives', window_dims=(40, 56), with_masks=True)
+    flipped = SamplerDataset(sampler, 'positives', window_dims=(40, 56), with_masks=True,
+                             transform=RandomHorizontalFlip(p=1.0))
+    for i in range(0, len(plain), 5):
+        a, b = plain[i], flipped[i]
+        assert torch.equal(b['im'], a['im'].flip(-1)) and torch.equal(b['mask'], a['mask'].flip(-1))
+        assert np.allclose(_abs_boxes(a), _abs_boxes(b), atol=1e-4)
+        # pixels inside every flipped box carry that box's label in the flipped mask
+        for (x1, y1, x2, y2), label in zip(b['boxes'].round().int().tolist(), b['labels'].tolist()):
+            if x2 > x1 and y2 > y1:
+                assert (b['mask'][y1:y2, x1:x2] > 0).all()
+                assert (b['mask'] == label + 1).any()
+    never = SamplerDataset(sampler, 'positives', window_dims=(40, 56), transform=RandomHorizontalFlip(p=0.0))
+    assert torch.equal(never[0]['im'], plain[0]['im'])
+    with pytest.raises(errors.InvalidOptionError):
+        RandomHorizontalFlip(p=1.5)
+
+
+def test_flip_probability_half_flips_some(sampler):
+    ds = SamplerDataset(sampler, 'positives', window_dims=(40, 56), transform=RandomHorizontalFlip(0.5))
+    plain = SamplerDataset(sampler, 'positives', window_dims=(40, 56))
+    flips = [not torch.equal(ds[i]['tf_rel_to_abs'], plain[i]['tf_rel_to_abs']) for i in range(len(ds))]
+    assert 0 < sum(flips) < len(flips)
+
+
+def test_dataset_argument_errors(sampler):
+    plan = PositivePlan(sampler, (32, 32))
+    assert SamplerDataset(sampler, plan).window_dims == (32, 32)
+    with pytest.raises(errors.WindowError):
+        SamplerDataset(sampler, plan, window_dims=(16, 16))
+    with pytest.raises(errors.WindowError):
+        SamplerDataset(sampler, 'random')
+    with pytest.raises(errors.InvalidOptionError):
+        SamplerDataset(sampler, plan, plan_kw={'jitter': 0.1})
+    with pytest.raises(errors.InvalidOptionError):
+        SamplerDataset(sampler, 'nope', window_dims=(8, 8))
+    with pytest.raises(IndexError):
+        SamplerDataset(sampler, plan)[len(plan)]
+
+
+def test_plan_kw_reaches_the_plan(sampler):
+    ds = SamplerDataset(sampler, 'balanced', window_dims=(16, 16), plan_kw={'length': 7, 'neg_to_pos_ratio': 0})
+    assert len(ds) == 7 and {ds[i]['kind'] for i in range(7)} == {'positive'}
+
+
+def test_visible_thresh_drops_mostly_hidden_boxes(sampler):
+    loose = SamplerDataset(sampler, 'grid', window_dims=(32, 32))
+    strict = SamplerDataset(sampler, 'grid', window_dims=(32, 32), visible_thresh=0.9)
+    n_loose = sum(len(loose[i]['aids']) for i in range(len(loose)))
+    n_strict = sum(len(strict[i]['aids']) for i in range(len(strict)))
+    assert n_strict < n_loose
+
+
+def test_collate_stacks_fixed_and_lists_variable(sampler):
+    ds = SamplerDataset(sampler, 'balanced', window_dims=(32, 32), with_masks=True)
+    items = [ds[i] for i in range(6)]
+    batch = collate(items)
+    assert batch['im'].shape == (6, 3, 32, 32) and batch['mask'].shape == (6, 32, 32)
+    assert batch['tf_rel_to_abs'].shape == (6, 3, 3)
+    assert isinstance(batch['boxes'], list) and [len(b) for b in batch['boxes']] == [len(it['boxes']) for it in items]
+    assert batch['gid'].tolist() == [it['gid'] for it in items] and batch['index'].tolist() == list(range(6))
+    assert batch['kind'] == [it['kind'] for it in items]
+    jagged = collate([{'im': torch.zeros(3, 8, 8)}, {'im': torch.zeros(3, 4, 6)}])
+    assert [t.shape for t in jagged['im']] == [(3, 8, 8), (3, 4, 6)]
+    with pytest.raises(errors.InvalidOptionError):
+        collate([])
+    with pytest.raises(errors.InvalidOptionError):
+        collate([{'a': 1}, {'b': 1}])
+
+
+def test_pickled_dataset_carries_no_pixels(sampler):
+    ds = SamplerDataset(sampler, 'positives', window_dims=(64, 64), with_masks=True)
+    before = len(pickle.dumps(ds))
+    items = [ds[i] for i in range(len(ds))]
+    after = len(pickle.dumps(ds))
+    assert after == before
+    pixel_bytes = sum(it['im'].numel() * 4 for it in items)
+    assert before < pixel_bytes / 10
+    clone = pickle.loads(pickle.dumps(ds))
+    assert torch.equal(clone[3]['im'], items[3]['im'])
