@@ -5,7 +5,12 @@ device); :class:`CocoStitchingManager` does so per kwcoco image, writes each fin
 image as a COG / PNG asset and registers it; :func:`quantize_image` / :func:`dequantize`
 convert between float results and compact integer files.
 """
+from ndsampler.stitch._manager import STITCHING_SPACES, CocoStitchingManager
 from ndsampler.stitch._quantize import dequantize, quantization_for, quantize_image
 from ndsampler.stitch._stitcher import EDGE_KINDS, Stitcher, edge_weights
+from ndsampler.stitch._writer import WriterQueue
 
-__all__ = ['Stitcher', 'edge_weights', 'EDGE_KINDS', 'quantize_image', 'dequantize', 'quantization_for']
+__all__ = [
+    'Stitcher', 'edge_weights', 'EDGE_KINDS', 'CocoStitchingManager', 'STITCHING_SPACES', 'WriterQueue',
+    'quantize_image', 'dequantize', 'quantization_for',
+]

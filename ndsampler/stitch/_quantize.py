@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 
 from ndsampler.errors import InvalidOptionError
+from ndsampler.stitch._canvas import release_pages, row_blocks
 
-__all__ = ['quantize_image', 'dequantize', 'quantization_for']
+__all__ = ['quantize_image', 'dequantize', 'quantization_for', 'apply_quantization', 'valid_minmax']
 
 
 def quantization_for(old_min: float, old_max: float, quantize_dtype: Any = np.int16) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def _work_dtype(quantization: dict[str, Any], data_dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64) if levels > 2 ** 24 or data_dtype == np.float64 else np.dtype(np.float32)
 
 
-def _apply_quantization(imdata: np.ndarray, quantization: dict[str, Any], dtype: np.dtype) -> np.ndarray:
+def apply_quantization(imdata: np.ndarray, quantization: dict[str, Any], dtype: np.dtype) -> np.ndarray:
     """Quantize ``imdata`` with a known quantization dict (values rounded, NaN -> nodata)."""
     q = quantization
     work = _work_dtype(q, imdata.dtype)
@@ -61,11 +62,20 @@ def _apply_quantization(imdata: np.ndarray, quantization: dict[str, Any], dtype:
     return scaled.astype(dtype)
 
 
-def _valid_minmax(imdata: np.ndarray) -> tuple[float, float] | None:
-    """The min and max of the non-NaN values, or None when there are none."""
-    if imdata.size == 0 or np.all(np.isnan(imdata)):
-        return None
-    return float(np.nanmin(imdata)), float(np.nanmax(imdata))
+def valid_minmax(imdata: np.ndarray) -> tuple[float, float] | None:
+    """min / max of the non-NaN values (None when there are none), block by block.
+
+    Works on large ``np.memmap`` arrays in bounded memory (their pages are released per block).
+    """
+    if imdata.ndim == 0:
+        imdata = imdata.reshape(1)
+    lo, hi = np.inf, -np.inf
+    for rows in row_blocks(imdata.shape, imdata.dtype.itemsize):
+        block = np.asarray(imdata[rows])
+        if block.size and not np.isnan(block).all():
+            lo, hi = min(lo, float(np.nanmin(block))), max(hi, float(np.nanmax(block)))
+        release_pages(imdata, rows)
+    return None if lo > hi else (lo, hi)
 
 
 def quantize_image(
@@ -106,11 +116,11 @@ def quantize_image(
     """
     imdata = np.asarray(imdata)
     if old_min is None or old_max is None:
-        found = _valid_minmax(imdata) or (0.0, 1.0)
+        found = valid_minmax(imdata) or (0.0, 1.0)
         old_min = found[0] if old_min is None else old_min
         old_max = found[1] if old_max is None else old_max
     quantization = quantization_for(old_min, old_max, quantize_dtype)
-    return _apply_quantization(imdata, quantization, np.dtype(quantize_dtype)), quantization
+    return apply_quantization(imdata, quantization, np.dtype(quantize_dtype)), quantization
 
 
 def dequantize(data: np.ndarray, quantization: dict[str, Any], dtype: Any = np.float32) -> np.ndarray:
