@@ -203,8 +203,9 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
     -------
     dict
         ``gid`` (images) or ``vidid`` + ``gids`` + ``time_slice`` (videos: explicit
-        ``gids`` are kept and win over ``time_slice``, which then records their span in
-        the video; otherwise ``gids`` are the video frames inside ``time_slice``),
+        ``gids`` are kept and win over a ``time_slice`` that disagrees with them, which
+        then records their span in the video; otherwise ``gids`` are the video frames
+        inside ``time_slice``),
         ``space_slice``, ``slices``, ``space_dims``, ``data_dims``, ``frame_gids`` (one
         entry per frame of the *padded* time window: neighbouring video frames, None where
         it leaves the video) and every option filled with its default.
@@ -257,6 +258,11 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         tr['frame_gids'] = [gid]
         return tr
     video_gids = index.video_gids(vidid)
+    if explicit_gids and time_slice is not None:
+        # a resolved target: keep its time window when it agrees with its gids
+        (time_slice,) = normalize_slices((time_slice,), (len(video_gids),), wrap=False)
+        inside = video_gids[max(time_slice.start, 0):max(min(time_slice.stop, len(video_gids)), 0)]
+        explicit_gids = list(inside) != gids
     if explicit_gids:
         positions = [index.frame_position(vidid, g) for g in gids]
         time_slice = slice(positions[0], positions[-1] + 1) if positions else slice(0, 0)
