@@ -1,0 +1,162 @@
+"""Array-level operations behind the nodes: warping with antialiasing, padding, dequantizing."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from ndsampler.errors import InvalidOptionError
+
+__all__ = ['INTERPOLATIONS', 'check_interpolation', 'kernel_support', 'antialias_params',
+           'fill_value', 'warp_array', 'dequantize_array', 'pad_array']
+
+INTERPOLATIONS = {
+    'nearest': cv2.INTER_NEAREST,
+    'linear': cv2.INTER_LINEAR,
+    'cubic': cv2.INTER_CUBIC,
+    'area': cv2.INTER_AREA,
+    'lanczos': cv2.INTER_LANCZOS4,
+}
+
+#: Source pixels each side an interpolation kernel reads (at scale >= 1).
+_SUPPORT = {'nearest': 1, 'linear': 1, 'cubic': 2, 'area': 1, 'lanczos': 4}
+
+#: dtypes cv2.warpAffine handles natively; others are warped as float64.
+_CV2_DTYPES = {np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64)}
+
+#: Gaussian sigma and kernel size matching one 2x pyramid step (cv2.pyrDown's [1 4 6 4 1]).
+_AA_SIGMA0 = 1.0699027846904146
+_AA_K0 = 5
+
+
+def check_interpolation(interpolation: str) -> str:
+    """Validate an interpolation name (InvalidOptionError naming the allowed set)."""
+    if interpolation not in INTERPOLATIONS:
+        raise InvalidOptionError('interpolation', interpolation, list(INTERPOLATIONS))
+    return interpolation
+
+
+def antialias_params(scale: float) -> tuple[int, float]:
+    """Gaussian ``(ksize, sigma)`` applied in source pixels before a downscale by ``scale`` (k=1: none)."""
+    if scale >= 1:
+        return 1, 0.0
+    num_downs = math.log2(1 / scale)
+    sigma = _AA_SIGMA0 * 2 ** (num_downs - 1)
+    k = int(math.ceil(_AA_K0 * 2 ** (num_downs - 1)))
+    return k + (k % 2 == 0), sigma
+
+
+def kernel_support(interpolation: str, antialias: bool, sx: float, sy: float) -> tuple[int, int]:
+    """Source pixels ``(x, y)`` beyond a window's mapped extent that a warp can read."""
+    base = _SUPPORT[interpolation]
+    out = []
+    for scale in (sx, sy):
+        support = base if scale >= 1 else int(math.ceil(base / scale))
+        if antialias and interpolation != 'nearest':
+            support += antialias_params(scale)[0] // 2
+        out.append(support + 1)
+    return out[0], out[1]
+
+
+def fill_value(dtype: np.dtype) -> float:
+    """What out-of-bounds pixels become: NaN for float data, 0 otherwise."""
+    return float('nan') if np.dtype(dtype).kind == 'f' else 0
+
+
+def pad_array(arr: np.ndarray, pad: list[tuple[int, int]], value: Any) -> np.ndarray:
+    """Pad the two spatial axes of an (h, w, c) array with a constant."""
+    if not any(a or b for a, b in pad):
+        return arr
+    if value != value and arr.dtype.kind != 'f':
+        value = 0
+    return np.pad(arr, list(pad) + [(0, 0)], mode='constant', constant_values=value)
+
+
+def _corner_to_cv2(matrix: np.ndarray) -> np.ndarray:
+    """cv2 samples at pixel centres; shift a corner-convention matrix accordingly."""
+    shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+    unshift = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
+    return (unshift @ matrix @ shift)[:2]
+
+
+def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], interpolation: str,
+               antialias: bool, border_value: float, valid_box: Sequence[float] | None = None) -> np.ndarray:
+    """Warp an (h, w, c) array by a corner-convention affine into ``dsize`` (w, h).
+
+    Output pixels whose centre maps inside ``valid_box`` (``ltrb`` in source
+    pixels; default the source extent) are interpolated with the edge pixels
+    replicated, so a border never bleeds into the image; all others get
+    ``border_value``.
+    """
+    w, h = dsize
+    c = arr.shape[2]
+    dtype = arr.dtype
+    if arr.shape[0] == 0 or arr.shape[1] == 0 or w == 0 or h == 0:
+        out = np.empty((h, w, c), dtype=dtype)
+        out[...] = border_value if (border_value == border_value or dtype.kind == 'f') else 0
+        return out
+    work = arr if dtype in _CV2_DTYPES else arr.astype(np.float64)
+    if antialias and interpolation != 'nearest':
+        sx = math.hypot(matrix[0, 0], matrix[1, 0])
+        sy = math.hypot(matrix[0, 1], matrix[1, 1])
+        kx, sigx = antialias_params(sx)
+        ky, sigy = antialias_params(sy)
+        if kx > 1 or ky > 1:
+            work = _blur(work, kx, ky, sigx, sigy)
+    cv_matrix = _corner_to_cv2(np.asarray(matrix, dtype=float))
+    flags = INTERPOLATIONS[interpolation]
+    if border_value != border_value and work.dtype.kind != 'f':
+        border_value = 0
+    chunks = []
+    for start in range(0, c, 4):
+        part = np.ascontiguousarray(work[:, :, start:start + 4])
+        nchan = part.shape[2]
+        warped = cv2.warpAffine(part, cv_matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        chunks.append(warped.reshape(h, w, nchan))
+    out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
+    if valid_box is None:
+        valid_box = (0.0, 0.0, float(arr.shape[1]), float(arr.shape[0]))
+    outside = ~_inside_mask(np.asarray(matrix, dtype=float), (w, h), valid_box)
+    if outside.any():
+        out[outside] = border_value
+    if out.dtype != dtype:
+        out = np.round(out) if dtype.kind in 'iub' else out
+        out = out.astype(dtype)
+    return out
+
+
+def _inside_mask(matrix: np.ndarray, dsize: tuple[int, int], box: Sequence[float]) -> np.ndarray:
+    """(h, w) mask of output pixels whose centre maps into ``box`` (ltrb, source pixels)."""
+    w, h = dsize
+    inv = np.linalg.inv(matrix)
+    xs = np.arange(w, dtype=np.float64) + 0.5
+    ys = np.arange(h, dtype=np.float64)[:, None] + 0.5
+    src_x = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    src_y = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    eps = 1e-9
+    return ((src_x >= box[0] - eps) & (src_x < box[2] - eps) & (src_y >= box[1] - eps) & (src_y < box[3] - eps))
+
+
+def _blur(arr: np.ndarray, kx: int, ky: int, sigx: float, sigy: float) -> np.ndarray:
+    chunks = []
+    for start in range(0, arr.shape[2], 4):
+        part = np.ascontiguousarray(arr[:, :, start:start + 4])
+        blurred = cv2.GaussianBlur(part, (kx, ky), sigx, sigmaY=sigy, borderType=cv2.BORDER_REFLECT_101)
+        chunks.append(blurred.reshape(part.shape))
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
+
+
+QUANTIZATION_KEYS = ('orig_min', 'orig_max', 'quant_min', 'quant_max')
+
+
+def dequantize_array(arr: np.ndarray, quantization: dict) -> np.ndarray:
+    """Integer pixels back to float32 per a kwcoco quantization dict; ``nodata`` becomes NaN."""
+    q = quantization
+    scale = (q['orig_max'] - q['orig_min']) / (q['quant_max'] - q['quant_min'])
+    out = (arr.astype(np.float32) - np.float32(q['quant_min'])) * np.float32(scale) + np.float32(q['orig_min'])
+    nodata = q.get('nodata')
+    if nodata is not None:
+        out[arr == nodata] = np.nan
+    return out
