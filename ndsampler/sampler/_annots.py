@@ -63,7 +63,7 @@ def _keypoints(ann: dict[str, Any], index: DatasetIndex, kp_classes):
     return kwimage.Points.from_coco(coco_kpts, kp_class_idxs, kp_classes)
 
 
-def frame_detections(index: DatasetIndex, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
+def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
                      sample_tlbr: kwimage.Boxes, tf_img_to_abs: kwimage.Affine, kinds: frozenset[str],
                      classes, kp_classes, rel_frame_index: int, visible_thresh: float = 0.0,
                      annot_ids: Sequence[int] | None = None) -> kwimage.Detections:
@@ -73,6 +73,8 @@ def frame_detections(index: DatasetIndex, gid: int | None, tf_img_to_rel: kwimag
     ----------
     index : DatasetIndex
         Dataset lookups (per-image annotation arrays).
+    regions : ndsampler.regions.CocoRegions
+        Its spatial index answers which boxes overlap the window.
     gid : int | None
         The frame's image id (None for a padded frame: no annotations).
     tf_img_to_rel : kwimage.Affine
@@ -104,8 +106,8 @@ def frame_detections(index: DatasetIndex, gid: int | None, tf_img_to_rel: kwimag
     else:
         annots = index.image_annots(gid)
         if annot_ids is None:
-            window_img = warp_box(sample_tlbr, tf_img_to_abs.inv()).data[0]
-            rows = annots.visible(window_img, visible_thresh)
+            window_img = warp_box(sample_tlbr, tf_img_to_abs.inv())
+            rows = annots.rows(regions.overlapping_aids(gid, window_img, visible_thresh=visible_thresh))
         else:
             wanted = np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids)
             rows = annots.rows(wanted)
@@ -128,8 +130,8 @@ def frame_detections(index: DatasetIndex, gid: int | None, tf_img_to_rel: kwimag
         points = kwimage.PointsList([_keypoints(index.ann(int(aid)), index, kp_classes) for aid in aids])
         points.meta['classes'] = kp_classes
         data['keypoints'] = points
-    dets = kwimage.Detections(**data, classes=classes, datakeys=datakeys,
-                              meta={'gid': gid, 'rel_frame_index': rel_frame_index})
+    dets = kwimage.Detections(data=data, datakeys=datakeys, meta={
+        'classes': classes, 'gid': gid, 'rel_frame_index': rel_frame_index})
     if tf_img_to_rel is not None and len(aids):
         dets = dets.warp(tf_img_to_rel)
     return dets

@@ -37,25 +37,6 @@ class ImageAnnots:
         xywh = np.array([ann.get('bbox', (np.nan,) * 4) for ann in anns], dtype=float).reshape(-1, 4)
         self.ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
 
-    def visible(self, ltrb, visible_thresh: float = 0.0) -> np.ndarray:
-        """Rows whose box shows more than ``visible_thresh`` of its area inside ``ltrb``.
-
-        A box of zero area counts as visible when its corner lies inside the window.
-        """
-        x0, y0, x1, y1 = (float(v) for v in ltrb)
-        boxes = self.ltrb
-        iw = np.minimum(boxes[:, 2], x1) - np.maximum(boxes[:, 0], x0)
-        ih = np.minimum(boxes[:, 3], y1) - np.maximum(boxes[:, 1], y0)
-        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        with np.errstate(invalid='ignore', divide='ignore'):
-            frac = np.clip(iw, 0, None) * np.clip(ih, 0, None) / area
-        keep = frac > visible_thresh
-        degenerate = ~(area > 0)
-        if degenerate.any():
-            inside = (boxes[:, 0] >= x0) & (boxes[:, 0] < x1) & (boxes[:, 1] >= y0) & (boxes[:, 1] < y1)
-            keep = np.where(degenerate, inside, keep)
-        return np.flatnonzero(keep)
-
     def rows(self, aids) -> np.ndarray:
         """Row indexes of ``aids`` (each must belong to this image)."""
         aids = np.asarray(aids, dtype=np.int64)

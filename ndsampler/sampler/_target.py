@@ -216,7 +216,7 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         Unknown keys, no source id, conflicting keys, frames of several videos.
     """
     tr = _canonical(target, overrides)
-    if tr.get('aid') is not None:
+    if tr.get('aid') is not None and tr['aid'] >= 0:  # negatives carry aid=-1
         _fill_from_annot(tr, index)
     gid, vidid, gids = tr.get('gid'), tr.get('vidid'), tr.get('gids')
     if vidid is not None or gids is not None:

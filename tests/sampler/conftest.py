@@ -25,3 +25,31 @@ def vidshapes_msi(demo_root):
 @pytest.fixture(scope='session')
 def multisensor(demo_root):
     return _demo(demo_root, 'vidshapes1-msi-multisensor')
+
+
+def make_raster_dset(root, name='raster', dims=(37, 53), num_bands=3, num_images=2, seed=0):
+    """A small dataset of random PNGs with two boxes (one with a polygon) per image."""
+    import kwimage
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    root = root / name
+    root.mkdir(parents=True, exist_ok=True)
+    dset = kwcoco.CocoDataset()
+    dset.add_category('a')
+    dset.add_category('b')
+    h, w = dims
+    for index in range(num_images):
+        fpath = root / f'img_{index}.png'
+        kwimage.imwrite(fpath, rng.integers(0, 255, (h, w, num_bands), dtype=np.uint8))
+        gid = dset.add_image(file_name=str(fpath), width=w, height=h)
+        dset.add_annotation(gid, category_id=1, bbox=[2.0, 3.0, 10.0, 6.0])
+        poly = kwimage.Polygon.from_coco([w - 12, h - 9, w - 2, h - 9, w - 2, h - 1, w - 12, h - 1])
+        dset.add_annotation(gid, category_id=2, bbox=[w - 12.0, h - 9.0, 10.0, 8.0],
+                            segmentation=poly.to_coco('new'))
+    dset.fpath = str(root / 'data.kwcoco.json')
+    return dset
+
+
+@pytest.fixture(scope='session')
+def raster_dset(demo_root):
+    return make_raster_dset(demo_root)

@@ -1,0 +1,155 @@
+"""Pixels of a sample: one delayed tree per frame, finalized, padded and stacked.
+
+Images and videos share this path: a 2-D target is a video of one frame whose
+space is the image's own space.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import kwimage
+import numpy as np
+
+from ndsampler._typing import Target
+from ndsampler.channels import ChannelSpec
+from ndsampler.delayed import DelayedChannelConcat
+from ndsampler.geometry import is_identity
+from ndsampler.sampler._index import DatasetIndex
+
+__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'native_parts']
+
+
+def request_channels(frames, tr: Target) -> str | None:
+    """The fused channel code every frame is asked for (None: each frame's own bands).
+
+    ``'<all>'`` / None over a video whose frames differ gives the union of their
+    bands in first-seen order, so every frame has the same channels (NaN where missing).
+    """
+    channels = tr['channels']
+    if channels is not None and channels != '<all>':
+        streams = ChannelSpec.coerce(channels).streams()
+        return '|'.join(name for stream in streams for name in stream.as_list())
+    gids = [gid for gid in tr['frame_gids'] if gid is not None]
+    if len(gids) <= 1:
+        return None
+    per_frame = [tuple(frames.load_delayed(gid).channels.as_list()) for gid in gids]
+    if len(set(per_frame)) == 1:
+        return None
+    union = dict.fromkeys(name for names in per_frame for name in names)
+    return '|'.join(union)
+
+
+def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any],
+               channels: str | None, native: bool = False):
+    """The delayed tree of one frame of the sample (not finalized).
+
+    ``frames.load_delayed`` (image space) -> warp into video space -> crop the padded
+    window (``clip=False``, so it may leave the image) -> scale to the output size.
+    With ``native`` the final scale is left out (``undo_warps`` removes scales anyway).
+    """
+    warpkw = {'interpolation': tr['interpolation'], 'antialias': tr['antialias']}
+    node = frames.load_delayed(gid, channels=channels)
+    if params['space'] == 'video':
+        warp = index.warp_img_to_vid(gid)
+        if not is_identity(warp):
+            h, w = tr['space_dims']
+            node = node.warp(warp, dsize=(w, h), **warpkw)
+    node = node.crop(params['window'], clip=False, wrap=False)
+    out_h, out_w = params['out_hw']
+    if not native and params['sample_scale'] != (1.0, 1.0):
+        node = node.warp(kwimage.Affine.scale(params['sample_scale']), dsize=(out_w, out_h), **warpkw)
+    return node
+
+
+def _valid_span(lo: int, size: int, scale: float, extent: int) -> tuple[int, int]:
+    """Output pixels ``[a, b)`` whose centres fall inside ``[0, extent)`` of the source axis."""
+    a = math.ceil(-lo * scale - 0.5 - 1e-9)
+    b = math.ceil((extent - lo) * scale - 0.5 - 1e-9)
+    a = min(max(a, 0), size)
+    return a, min(max(b, a), size)
+
+
+def _fill_value(tr: Target, dtype: np.dtype):
+    if 'constant_values' in tr['padkw']:
+        return tr['padkw']['constant_values']
+    return np.nan if np.issubdtype(dtype, np.floating) and tr['nodata'] is not None else 0
+
+
+def _pad(arr: np.ndarray, pad: list[tuple[int, int]], tr: Target) -> np.ndarray:
+    """``np.pad`` with the target's ``padkw`` (constant fill when there is nothing to extend)."""
+    padkw = dict(tr['padkw'])
+    mode = padkw.pop('mode')
+    if mode == 'constant' or arr.size == 0:
+        padkw = {'constant_values': _fill_value(tr, arr.dtype)}
+        mode = 'constant'
+    return np.pad(arr, pad, mode=mode, **padkw)
+
+
+def _apply_nodata(arr: np.ndarray, nodata) -> np.ndarray:
+    if nodata is None:
+        return arr
+    out = arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float32)
+    if nodata not in ('float', 'auto'):
+        out = out.copy() if out is arr else out
+        out[arr == nodata] = np.nan
+    return out
+
+
+def finalize_frames(trees: list, tr: Target, params: dict[str, Any], num_channels: int) -> np.ndarray:
+    """Finalize per-frame trees (None for padded frames) into ``(T, H, W, C)`` with padding applied.
+
+    Pixels whose centre leaves the data extent are filled per ``padkw`` (constant:
+    ``constant_values``, else 0, or NaN for ``nodata='float'``), frames outside the
+    video likewise along the time axis.
+    """
+    out_h, out_w = params['out_hw']
+    window = params['window']
+    sx, sy = params['sample_scale']
+    ya, yb = _valid_span(window[0].start, out_h, sy, tr['space_dims'][0])
+    xa, xb = _valid_span(window[1].start, out_w, sx, tr['space_dims'][1])
+    space_pad = [(ya, out_h - yb), (xa, out_w - xb), (0, 0)]
+    needs_space_pad = any(a or b for a, b in space_pad)
+    finals = []
+    for tree in trees:
+        if tree is None:
+            continue
+        arr = _apply_nodata(tree.finalize(optimize=tr['optimize']), tr['nodata'])
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        if needs_space_pad:
+            arr = _pad(arr[ya:yb, xa:xb], space_pad, tr)
+        finals.append(arr)
+    if finals:
+        stacked = np.stack(finals, axis=0)
+    else:
+        dtype = np.float32 if tr['nodata'] is not None else np.uint8
+        stacked = np.zeros((0, out_h, out_w, num_channels), dtype=dtype)
+    valid = [i for i, tree in enumerate(trees) if tree is not None]
+    t_before = valid[0] if valid else len(trees)
+    t_after = len(trees) - valid[-1] - 1 if valid else 0
+    if t_before or t_after:
+        stacked = _pad(stacked, [(t_before, t_after), (0, 0), (0, 0), (0, 0)], tr)
+    if tr['dtype'] is not None:
+        stacked = stacked.astype(tr['dtype'], copy=False)
+    return stacked
+
+
+def native_parts(tree, tr: Target) -> tuple[list, list[kwimage.Affine]]:
+    """Per-band-group parts of a frame at their native resolution and their warps to the window.
+
+    With ``realign_native`` the parts are resampled to the finest part's resolution and
+    concatenated into one (list of one) part.
+    """
+    parts, warps = tree.undo_warps(remove=['scale'], return_warps=True)
+    warps = [kwimage.Affine.coerce(w) for w in warps]
+    if tr['realign_native'] and len(parts) > 1:
+        finest = int(np.argmax([part.dsize[0] * part.dsize[1] for part in parts]))
+        to_finest = warps[finest].inv()
+        dsize = parts[finest].dsize
+        aligned = [part if i == finest else part.warp(to_finest @ warps[i], dsize=dsize,
+                                                      interpolation=tr['interpolation'],
+                                                      antialias=tr['antialias'])
+                   for i, part in enumerate(parts)]
+        parts, warps = [DelayedChannelConcat(aligned, dsize=dsize)], [warps[finest]]
+    return parts, warps

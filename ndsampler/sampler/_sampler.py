@@ -1,0 +1,344 @@
+"""CocoSampler: ndsampler-0.8-compatible windows with their annotations."""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+import kwcoco
+import kwimage
+import numpy as np
+import ubelt as ub
+
+from ndsampler._typing import BackendLike, PathLike, Sample, Target
+from ndsampler.errors import InvalidOptionError, UnknownIdError
+from ndsampler.frames import CocoFrames
+from ndsampler.regions import CocoRegions
+from ndsampler.sampler._annots import frame_detections, parse_with_annots, render_class_mask
+from ndsampler.sampler._index import DatasetIndex
+from ndsampler.sampler._params import sample_params
+from ndsampler.sampler._pixels import finalize_frames, frame_tree, native_parts, request_channels
+from ndsampler.sampler._target import resolve_target
+
+__all__ = ['CocoSampler']
+
+#: Short demo keys of ndsampler 0.8 and the kwcoco key they stand for.
+_DEMO_KEYS = {'shapes': 'shapes8', 'vidshapes': 'vidshapes8'}
+
+
+class CocoSampler(ub.NiceRepr):
+    """Samples windows (and the annotations in them) from a kwcoco dataset.
+
+    Parameters
+    ----------
+    dset : kwcoco.CocoDataset
+        The dataset.
+    workdir : PathLike, optional
+        Where the frame cache lives (backends other than None).
+    autoinit : bool
+        Build ``frames`` and ``regions`` now (else call :meth:`_init` later).
+    backend : None | str | dict
+        ``None``, ``'cog'``, ``'npy'``, ``'auto'`` or ``{'type': ..., 'config': {...}}``.
+    verbose : int
+        Verbosity.
+
+    Example
+    -------
+    >>> import ubelt as ub
+    >>> dpath = ub.Path.appdir('ndsampler/tests/doctest').ensuredir()
+    >>> sampler = CocoSampler.demo('shapes8', dpath=dpath)
+    >>> sample = sampler.load_sample({'gid': 1, 'cx': 5, 'cy': 2, 'width': 6, 'height': 6})
+    >>> sample['im'].shape
+    (6, 6, 3)
+    """
+
+    def __init__(self, dset: kwcoco.CocoDataset, workdir: PathLike | None = None, autoinit: bool = True,
+                 backend: BackendLike = None, verbose: int = 0):
+        self.dset = dset
+        self.workdir = workdir
+        self.verbose = verbose
+        self.backend = backend
+        self.frames = None
+        self.regions = None
+        self._index = DatasetIndex(dset)
+        self._classes = None
+        self._kp_classes = None
+        self._hashid = None
+        if autoinit:
+            self._init()
+
+    def _init(self) -> None:
+        """Build the frame cache interface and the region index (touches no pixels)."""
+        self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)
+        self.regions = CocoRegions(self.dset)
+
+    def __nice__(self) -> str:
+        return f'{self.dset.tag!r}, n_images={self.n_images}, n_annots={self.n_annots}, backend={self.backend!r}'
+
+    @classmethod
+    def demo(cls, key: str = 'shapes', workdir: PathLike | None = None, backend: BackendLike = None,
+             **kw) -> 'CocoSampler':
+        """A sampler over a generated kwcoco demo dataset (``kw`` go to ``kwcoco.CocoDataset.demo``).
+
+        ``'shapes'`` means ``'shapes8'`` as in ndsampler 0.8. The cache goes to ``workdir``
+        (default: the ndsampler app cache).
+        """
+        dset = kwcoco.CocoDataset.demo(_DEMO_KEYS.get(key, key), **kw)
+        if workdir is None:
+            workdir = ub.Path.appdir('ndsampler').ensuredir()
+        return cls(dset, workdir=workdir, backend=backend)
+
+    @classmethod
+    def coerce(cls, data: Any, **kw) -> 'CocoSampler':
+        """A sampler from a sampler (returned as is), a ``CocoDataset``, a path to one, or a demo key.
+
+        ``kw`` go to the constructor (or to :meth:`demo`).
+        """
+        if isinstance(data, cls):
+            return data
+        if isinstance(data, kwcoco.CocoDataset):
+            return cls(data, **kw)
+        if isinstance(data, (str, os.PathLike)):
+            if os.path.exists(data):
+                return cls(kwcoco.CocoDataset(os.fspath(data)), **kw)
+            return cls.demo(os.fspath(data), **kw)
+        raise InvalidOptionError('data', data, 'a CocoSampler, a kwcoco.CocoDataset, a path to one, or a demo key')
+
+    # ---- classes -------------------------------------------------------
+    @property
+    def classes(self) -> kwcoco.CategoryTree:
+        """The category tree (built once)."""
+        if self._classes is None:
+            self._classes = self.dset.object_categories()
+        return self._classes
+
+    @property
+    def catgraph(self) -> kwcoco.CategoryTree:
+        """Deprecated alias of :attr:`classes` (ndsampler 0.8)."""
+        return self.classes
+
+    @property
+    def kp_classes(self) -> kwcoco.CategoryTree:
+        """The keypoint category tree (built once)."""
+        if self._kp_classes is None:
+            self._kp_classes = self.dset.keypoint_categories()
+        return self._kp_classes
+
+    def lookup_class_name(self, class_id: int) -> str:
+        """The name of a category id."""
+        try:
+            return self.dset.index.cats[class_id]['name']
+        except KeyError:
+            raise UnknownIdError(f'unknown category id {class_id!r}; known: {sorted(self.dset.index.cats)!r}') from None
+
+    def lookup_class_id(self, class_name: str) -> int:
+        """The id of a category name."""
+        try:
+            return self.dset.index.name_to_cat[class_name]['id']
+        except KeyError:
+            raise UnknownIdError(f'unknown category name {class_name!r}; known: {sorted(self.dset.index.name_to_cat)!r}') from None
+
+    # ---- sizes ---------------------------------------------------------
+    @property
+    def n_positives(self) -> int:
+        return self.regions.n_positives
+
+    @property
+    def n_samples(self) -> int:
+        return self.regions.n_samples
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    @property
+    def n_annots(self) -> int:
+        return len(self.dset.index.anns)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.dset.index.imgs)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.dset.index.cats)
+
+    @property
+    def class_ids(self) -> list[int]:
+        return list(self.classes.idx_to_id)
+
+    @property
+    def image_ids(self) -> list[int]:
+        return list(self.dset.index.imgs)
+
+    @property
+    def hashid(self) -> str:
+        """Identifies the dataset's content and the backend (computed on first use)."""
+        if self._hashid is None:
+            dset_hashid = self.dset.hashid or self.dset._build_hashid(hash_pixels=False)
+            self._hashid = ub.hash_data([dset_hashid, self.backend], base='hex')[:32]
+        return self._hashid
+
+    # ---- region pools --------------------------------------------------
+    def preselect(self, **kwargs) -> Any:
+        """Set up the pool of positives / negatives (see ``regions.preselect``)."""
+        return self.regions.preselect(**kwargs)
+
+    def new_sample_grid(self, task: str, window_dims, window_overlap: float = 0, **kwargs) -> dict:
+        """A grid of targets over every image (``'image_detection'``) or video (``'video_detection'``)."""
+        return self.regions.new_sample_grid(task, window_dims, window_overlap, **kwargs)
+
+    def load_item(self, index: int, with_annots=True, target: Target | None = None, rng=None, **kw) -> Sample:
+        """The ``index``-th target of the preselected pool (positives first, then negatives)."""
+        return self._load_from_pool(self.regions.get_item(index, rng=rng), with_annots, target, kw)
+
+    def load_positive(self, index: int | None = None, with_annots=True, target: Target | None = None,
+                      rng=None, **kw) -> Sample:
+        """A positive window (around annotation ``index``, random when None)."""
+        return self._load_from_pool(self.regions.get_positive(index, rng=rng), with_annots, target, kw)
+
+    def load_negative(self, index: int | None = None, with_annots=True, target: Target | None = None,
+                      rng=None, **kw) -> Sample:
+        """A negative window (``index`` into the negative pool, random when None)."""
+        return self._load_from_pool(self.regions.get_negative(index, rng=rng), with_annots, target, kw)
+
+    def _load_from_pool(self, pooled: Target, with_annots, target: Target | None, kw: dict) -> Sample:
+        extra = kw.pop('tr', None)  # ndsampler 0.6 spelling of ``target``
+        merged = {**pooled, **(extra or {}), **(target or {})}
+        return self.load_sample(merged, with_annots=with_annots, **kw)
+
+    # ---- whole images --------------------------------------------------
+    def load_image(self, image_id: int, cache: bool = True):
+        """The whole image (a delayed / indexable reference when ``cache``, else an array)."""
+        return self.frames.load_image(image_id, cache=cache)
+
+    def load_annotations(self, image_id: int) -> list[dict]:
+        """The coco annotation dicts of an image."""
+        self._index.image(image_id)
+        anns = self.dset.index.anns
+        return [anns[aid] for aid in self.dset.index.gid_to_aids.get(image_id, ())]
+
+    def load_image_with_annots(self, image_id: int, cache: bool = True) -> tuple[dict, list[dict]]:
+        """The image dict (a copy, with ``imdata``) and its annotations."""
+        img = dict(self._index.image(image_id))
+        img['imdata'] = self.load_image(image_id, cache=cache)
+        return img, self.load_annotations(image_id)
+
+    # ---- samples -------------------------------------------------------
+    def load_target_annots(self, target: Target, with_annots=True, annot_ids: Sequence[int] | None = None,
+                           visible_thresh: float = 0.0) -> dict:
+        """The annotations a sample of ``target`` would hold, without reading pixels."""
+        tr = resolve_target(target, self._index)
+        params = sample_params(tr, self._index)
+        return self._annots(tr, params, parse_with_annots(with_annots), annot_ids, visible_thresh)
+
+    def load_sample(self, target: Target | None = None, with_annots=True, annot_ids: Sequence[int] | None = None,
+                    visible_thresh: float = 0.0, **kwargs) -> Sample:
+        """Load the pixels of a target window and the annotations visible in it.
+
+        Parameters
+        ----------
+        target : dict
+            What to sample (see :func:`ndsampler.sampler.resolve_target`): ``gid`` /
+            ``image_id``, ``vidid`` / ``video_id``, ``gids`` / ``image_ids``, ``aid``;
+            ``slices``, ``space_slice`` + ``time_slice``, or ``cx, cy, width, height`` +
+            ``window_dims``; options ``channels``, ``pad``, ``padkw``, ``dtype``,
+            ``nodata``, ``interpolation``, ``antialias``, ``scale`` / ``dsize``,
+            ``use_native_scale``, ``realign_native``, ``finalize``, ``optimize``,
+            ``as_xarray``. The dict is not modified.
+        with_annots : bool | str | list[str]
+            True, False, or kinds from 'boxes', 'segmentation', 'keypoints', 'mask'
+            ('+'-joined or a list); 'mask' adds ``annots['class_masks']``.
+        annot_ids : list[int], optional
+            Return exactly these annotations instead of those overlapping the window.
+        visible_thresh : float
+            Keep an annotation when more than this fraction of its box is in the window.
+        **kwargs
+            Target options given as keyword arguments (ndsampler 0.8 style, e.g. ``pad``).
+
+        Returns
+        -------
+        dict
+            ``im`` ((H, W, C) for images, (T, H, W, C) for videos; lists of per-band parts
+            under ``use_native_scale``; delayed trees when ``finalize=False``), ``target``
+            (the resolved target; ``tr`` is the same dict), ``params``, ``annots``
+            (``frame_dets`` and ndsampler 0.8's flat keys), ``classes``, ``kp_classes``.
+        """
+        tr = resolve_target(target or {}, self._index, kwargs)
+        params = sample_params(tr, self._index)
+        sample = {'im': self._pixels(tr, params), 'target': tr, 'tr': tr, 'params': params,
+                  'classes': self.classes, 'kp_classes': self.kp_classes}
+        kinds = parse_with_annots(with_annots)
+        if kinds:
+            sample['annots'] = self._annots(tr, params, kinds, annot_ids, visible_thresh)
+        return sample
+
+    def _pixels(self, tr: Target, params: dict):
+        channels = request_channels(self.frames, tr)
+        native = tr['use_native_scale']
+        trees = [None if gid is None else frame_tree(self.frames, self._index, gid, tr, params, channels, native)
+                 for gid in tr['frame_gids']]
+        is_video = tr.get('vidid') is not None
+        if not tr['finalize'] and not native:
+            return trees if is_video else trees[0]
+        if native:
+            frames_parts = []
+            params['native_warps'] = []
+            for tree in trees:
+                parts, warps = native_parts(tree, tr) if tree is not None else ([], [])
+                if tr['finalize']:
+                    parts = [part.finalize(optimize=tr['optimize']) for part in parts]
+                frames_parts.append(parts)
+                params['native_warps'].append(warps)
+            if not is_video:
+                params['native_warps'] = params['native_warps'][0]
+                return frames_parts[0]
+            return frames_parts
+        known = next((tree for tree in trees if tree is not None), None)
+        names = known.channels.as_list() if known is not None else (channels or '').split('|')
+        im = finalize_frames(trees, tr, params, len(names))
+        if not is_video:
+            im = im[0]
+        if tr['as_xarray']:
+            im = _as_xarray(im, names, tr['frame_gids'] if is_video else None)
+        return im
+
+    def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
+        is_video = tr.get('vidid') is not None
+        frame_dets = []
+        for rel_idx, (gid, warp) in enumerate(zip(tr['frame_gids'], params['frame_warps'])):
+            tf_img_to_abs = self._index.warp_img_to_vid(gid) if (is_video and gid is not None) else kwimage.Affine.eye()
+            frame_dets.append(frame_detections(
+                self._index, self.regions, gid, warp, params['sample_tlbr'], tf_img_to_abs, kinds, self.classes,
+                self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
+        annots = {
+            'frame_dets': frame_dets,
+            'aids': np.concatenate([d.data['aids'] for d in frame_dets]),
+            'cids': np.concatenate([d.data['cids'] for d in frame_dets]),
+            'rel_frame_index': np.concatenate([np.full(len(d), i) for i, d in enumerate(frame_dets)]).astype(int),
+            'rel_boxes': frame_dets[0].boxes.concatenate([d.boxes for d in frame_dets]),
+        }
+        if 'segmentation' in kinds:
+            annots['rel_ssegs'] = _concat_lists(d.data['segmentations'] for d in frame_dets)
+        if 'keypoints' in kinds:
+            annots['rel_kpts'] = _concat_lists(d.data['keypoints'] for d in frame_dets)
+            annots['rel_kpts'].meta['classes'] = self.kp_classes
+        if 'mask' in kinds:
+            masks = np.stack([render_class_mask(d, params['out_hw']) for d in frame_dets])
+            annots['class_masks'] = masks if is_video else masks[0]
+        main_aid = tr.get('aid')
+        hits = np.flatnonzero(annots['aids'] == main_aid) if main_aid is not None else []
+        tr['annot_idx'] = int(hits[0]) if len(hits) else -1
+        return annots
+
+
+def _concat_lists(lists: Iterable) -> Any:
+    lists = list(lists)
+    return type(lists[0])([item for items in lists for item in items.data])
+
+
+def _as_xarray(im: np.ndarray, channel_names: list[str], frame_gids: list | None):
+    import xarray as xr
+    coords: dict[str, Any] = {'c': list(channel_names)}
+    if frame_gids is None:
+        return xr.DataArray(im, dims=('y', 'x', 'c'), coords=coords)
+    coords['gid'] = ('t', [-1 if gid is None else gid for gid in frame_gids])
+    return xr.DataArray(im, dims=('t', 'y', 'x', 'c'), coords=coords)
