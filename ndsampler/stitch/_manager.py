@@ -293,8 +293,9 @@ class CocoStitchingManager:
             if gid in self._finalizing or gid in self._finalized:
                 raise StitchingError(f'image id {gid} was already finalized; it cannot receive more windows')
             stitcher = self._stitchers.get(gid)
-            if stitcher is None:
-                stitcher = self._stitchers[gid] = self._new_stitcher(gid, asset_dsize, scale_asset_from_stitchspace)
+            is_new = stitcher is None
+            if is_new:
+                stitcher = self._new_stitcher(gid, asset_dsize, scale_asset_from_stitchspace)
             elif scale_asset_from_stitchspace is not None:
                 given = kwimage.Affine.coerce(scale=scale_asset_from_stitchspace)
                 if not np.allclose(given.matrix, self._scales[gid].matrix):
@@ -302,7 +303,13 @@ class CocoStitchingManager:
                                          f'from the scale this image started with ({self._scales[gid].concise()})')
             if space_slice is None:
                 space_slice = (slice(0, stitcher.shape[0]), slice(0, stitcher.shape[1]))
-            stitcher.add(space_slice, data, weights=weights, downweight_edges=downweight_edges)
+            try:
+                stitcher.add(space_slice, data, weights=weights, downweight_edges=downweight_edges)
+            except BaseException:
+                if is_new:
+                    self._scales.pop(gid, None)
+                raise
+            self._stitchers[gid] = stitcher
             self._counts[gid] += 1
 
     # -- finalization ------------------------------------------------------------------------------
