@@ -39,7 +39,7 @@ def _auto_dsize(matrix: np.ndarray, dsize: DSize) -> DSize:
     box = warp_box([0, 0, dsize[0], dsize[1]], matrix).data[0]
     w = int(math.ceil(round(box[2], 6)))
     h = int(math.ceil(round(box[3], 6)))
-    return _check_dsize((w, h))
+    return max(w, 0), max(h, 0)
 
 
 class DelayedImage(ABC):

@@ -114,9 +114,11 @@ class _Chain:
 
 def _optimize_chain(top: DelayedImage) -> DelayedImage:
     chain = _Chain(top)
+    w, h = chain.dsize
+    if w == 0 or h == 0:
+        return _crop_into(chain.base, (slice(0, h), slice(0, w)), chain.bands)
     if chain.pure:
         tx, ty = int(round(chain.matrix[0, 2])), int(round(chain.matrix[1, 2]))
-        w, h = chain.dsize
         return _crop_into(chain.base, (slice(-ty, -ty + h), slice(-tx, -tx + w)), chain.bands)
     return _warp_into(chain)
 
