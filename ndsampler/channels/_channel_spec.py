@@ -363,7 +363,8 @@ class ChannelSpec:
 
     Behaves like a mapping from stream spec to :class:`FusedChannelSpec` (``keys``, ``values``,
     ``items``, as kwcoco's). Equality and hashing compare the ordered list of normalized streams.
-    A sensor prefix other than ``*`` is an error here (use :class:`SensorChanSpec`).
+    Streams without bands (``'x:0'``, ``'*:'``) are dropped. A sensor prefix other than ``*`` is an
+    error here (use :class:`SensorChanSpec`).
 
     Example
     -------
@@ -390,7 +391,7 @@ class ChannelSpec:
     @classmethod
     def _make(cls, streams: Iterable[FusedChannelSpec], spec: Optional[str] = None) -> 'ChannelSpec':
         self = object.__new__(cls)
-        self._init(tuple(streams), spec)
+        self._init(tuple(stream for stream in streams if stream._bands), spec)
         return self
 
     @classmethod
@@ -419,7 +420,7 @@ class ChannelSpec:
             return cls._make(data._streams, data._spec)
         if isinstance(data, (FusedChannelSpec, int)):
             fused = FusedChannelSpec.coerce(data)
-            return cls._make((fused,) if fused.spec else (), fused.spec)
+            return cls._make((fused,), fused.spec)
         if isinstance(data, (list, tuple)):
             return cls._make(stream for item in data for stream in cls._item_streams(item))
         raise TypeError(f'cannot coerce {type(data).__name__} {data!r} to a ChannelSpec; '
@@ -524,12 +525,12 @@ class ChannelSpec:
     def intersection(self, other: Any) -> 'ChannelSpec':
         """Each stream intersected with all bands of ``other``; streams left empty are dropped."""
         keep = _other_bands(other)
-        return self._make(s for s in (stream.intersection(keep) for stream in self._streams) if s.numel())
+        return self._make(stream.intersection(keep) for stream in self._streams)
 
     def difference(self, other: Any) -> 'ChannelSpec':
         """Each stream without the bands of ``other``; streams left empty are dropped."""
         drop = _other_bands(other)
-        return self._make(s for s in (stream.difference(drop) for stream in self._streams) if s.numel())
+        return self._make(stream.difference(drop) for stream in self._streams)
 
     def union(self, other: Any) -> 'ChannelSpec':
         """The normalized streams of ``self`` followed by those of ``other`` (late fusion, as kwcoco's)."""
