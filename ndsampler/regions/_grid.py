@@ -17,7 +17,7 @@ import numpy as np
 from ndsampler.errors import InvalidOptionError
 from ndsampler.geometry import affine_of, warp_box, window_from_center
 from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
-from ndsampler.regions._index import union_coverage
+from ndsampler.regions._index import union_coverage, visible_fraction
 
 __all__ = ['new_sample_grid', 'TASKS']
 
@@ -101,6 +101,7 @@ class _GridBuilder:
         self.cores: list[Any] = []
         self.positives: list[int] = []
         self.negatives: list[int] = []
+        self._by_gid: tuple[np.ndarray, np.ndarray] | None = None
 
     def _interest_flags(self, classes_of_interest) -> np.ndarray:
         table = self.table
@@ -125,8 +126,12 @@ class _GridBuilder:
         rows = rows[self.table['is_ignore'][rows]]
         return union_coverage(self.table['ltrb'][rows], ltrb) if len(rows) else 0.0
 
-    def _add(self, target: dict[str, Any], core, frames: Sequence[tuple[int, np.ndarray]], forced_positive=False):
-        """Add a window given its (gid, image-space ltrb) per existing frame."""
+    def _add(self, target: dict[str, Any], core, frames: Sequence[tuple[int, np.ndarray]],
+             rows: np.ndarray | None = None, forced_positive: bool = False) -> None:
+        """Add a window given its (gid, image-space ltrb) per existing frame.
+
+        ``rows`` are its annotation rows when already known (vectorised image grids).
+        """
         if self.ignore_thresh is not None and frames:
             coverage = np.mean([self._coverage(gid, ltrb) for gid, ltrb in frames])
             if coverage > self.ignore_thresh:
@@ -135,13 +140,54 @@ class _GridBuilder:
             return
         positive = forced_positive
         if self.use_annots:
-            rows = np.unique(np.concatenate([self._frame_rows(gid, ltrb) for gid, ltrb in frames] or [np.zeros(0, np.int64)]))
+            if rows is None:
+                rows = np.unique(np.concatenate([self._frame_rows(gid, ltrb) for gid, ltrb in frames]
+                                                or [np.zeros(0, np.int64)]))
             target['aids'] = self.table['aid'][rows].tolist()
             positive = positive or bool(self.interest[rows].any())
         index = len(self.targets)
         self.targets.append(target)
         self.cores.append(core)
         (self.positives if positive else self.negatives).append(index)
+
+    def _rows_of_image(self, gid: int) -> np.ndarray:
+        """Rows of one image's boxes, in dataset order (the per-gid grouping is built once)."""
+        if self._by_gid is None:
+            order = np.argsort(self.table['gid'], kind='stable')
+            self._by_gid = (order, self.table['gid'][order])
+        order, sorted_gids = self._by_gid
+        lo, hi = np.searchsorted(sorted_gids, [gid, gid + 1])
+        return order[lo:hi]
+
+    def _grid_rows(self, gid: int, ys: np.ndarray, xs: np.ndarray, dims: tuple[int, int]) -> list[np.ndarray]:
+        """Annotation rows of every window of a regular image grid, without one query per window.
+
+        Each box's candidate windows follow from the grid arithmetic (a superset); the
+        (box, window) pairs are expanded with numpy and filtered by the exact visible fraction.
+        """
+        rows = self._rows_of_image(gid)
+        ltrb = self.table['ltrb'][rows]
+        spans = []
+        for starts, d, lo_col, hi_col in ((ys, dims[0], 1, 3), (xs, dims[1], 0, 2)):
+            n = len(starts)
+            stride = float(starts[1] - starts[0]) if n > 1 else float(d)
+            first = np.clip(np.floor((ltrb[:, lo_col] - d) / stride), 0, n - 1).astype(np.int64)
+            last = np.clip(np.ceil(ltrb[:, hi_col] / stride), 0, n - 1).astype(np.int64)
+            spans.append((first, last - first + 1))
+        (ky0, nky), (kx0, nkx) = spans
+        reps = nky * nkx
+        pair = np.repeat(np.arange(len(rows)), reps)
+        within = np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+        ky = ky0[pair] + within // nkx[pair]
+        kx = kx0[pair] + within % nkx[pair]
+        windows = np.stack([xs[kx], ys[ky], xs[kx] + dims[1], ys[ky] + dims[0]], axis=1)
+        keep = visible_fraction(ltrb[pair], windows) > self.visible_thresh
+        wid = (ky * len(xs) + kx)[keep]
+        pair_rows = rows[pair[keep]]
+        order = np.lexsort((pair_rows, wid))
+        wid, pair_rows = wid[order], pair_rows[order]
+        bounds = np.searchsorted(wid, np.arange(len(ys) * len(xs) + 1))
+        return [pair_rows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def result(self) -> dict[str, Any]:
         return {
@@ -164,11 +210,13 @@ class _GridBuilder:
             overlap = overlap_pixels(window_overlap, dims)
             ys, yb = axis_windows(full[0], dims[0], overlap[0])
             xs, xb = axis_windows(full[1], dims[1], overlap[1])
-            for (iy, y0), (ix, x0) in it.product(enumerate(ys), enumerate(xs)):
+            window_rows = self._grid_rows(gid, ys, xs, dims) if self.use_annots else None
+            for wid, ((iy, y0), (ix, x0)) in enumerate(it.product(enumerate(ys), enumerate(xs))):
                 space = (slice(int(y0), int(y0) + dims[0]), slice(int(x0), int(x0) + dims[1]))
                 core = (slice(int(yb[iy]), int(yb[iy + 1])), slice(int(xb[ix]), int(xb[ix + 1])))
                 target = {'gid': gid, 'slices': space, 'space_slice': space}
-                self._add(target, core, [(gid, _slices_ltrb(space))])
+                rows = None if window_rows is None else window_rows[wid]
+                self._add(target, core, [(gid, _slices_ltrb(space))], rows)
         if use_centers:
             table = self.table
             for row in self._center_rows(self.regions.image_ids):
@@ -196,7 +244,7 @@ class _GridBuilder:
         for vidid, video in self.dset.index.videos.items():
             gids = list(self.dset.index.vidid_to_gids[vidid])
             for gid in gids:
-                to_img[gid] = affine_of(self.dset.coco_image(gid).warp_img_to_vid).inv()
+                to_img[gid] = affine_of(self.dset.coco_image(gid).warp_img_from_vid)
             full = (int(video['height']), int(video['width']))
             dims = _space_dims(window_dims, full)
             overlap = overlap_pixels(window_overlap, dims)
@@ -218,7 +266,7 @@ class _GridBuilder:
         frames = [(gid, warp_box(box, to_img[gid]).data[0]) for gid in frame_gids]
         target = {'vidid': vidid, 'gids': frame_gids, 'time_slice': time, 'space_slice': space,
                   'slices': (time,) + space}
-        self._add(target, core, frames, forced_positive)
+        self._add(target, core, frames, forced_positive=forced_positive)
 
     def _video_centers(self, vidid, gids, dims, time_dims, to_img) -> None:
         table = self.table

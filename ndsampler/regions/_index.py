@@ -26,8 +26,10 @@ LARGE_SPAN = 64
 _MIN_CELL = 8.0
 
 
-def visible_fraction(ltrb: np.ndarray, window: Sequence[float]) -> np.ndarray:
-    """Visible fraction of each ``ltrb`` box inside one ``ltrb`` window (see module doc).
+def visible_fraction(ltrb: np.ndarray, window: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Visible fraction of each ``ltrb`` box inside an ``ltrb`` window (see module doc).
+
+    ``window`` is one window for all boxes, or one window per box (shape ``(N, 4)``).
 
     Example
     -------
@@ -36,7 +38,8 @@ def visible_fraction(ltrb: np.ndarray, window: Sequence[float]) -> np.ndarray:
     [0.5, 1.0, 0.0]
     """
     ltrb = np.asarray(ltrb, dtype=float).reshape(-1, 4)
-    x0, y0, x1, y1 = (float(v) for v in window)
+    win = np.asarray(window, dtype=float)
+    x0, y0, x1, y1 = win[..., 0], win[..., 1], win[..., 2], win[..., 3]
     bw = ltrb[:, 2] - ltrb[:, 0]
     bh = ltrb[:, 3] - ltrb[:, 1]
     iw = np.minimum(ltrb[:, 2], x1) - np.maximum(ltrb[:, 0], x0)
