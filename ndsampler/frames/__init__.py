@@ -1,0 +1,13 @@
+"""Frames: image ids -> assets -> cached frames (COG / npy / none) -> delayed trees; ``prepare``.
+
+Example
+-------
+>>> from ndsampler.frames import SimpleFrames, PrepareSummary
+"""
+from ndsampler.frames._coco import CocoFrames
+from ndsampler.frames._frames import STATE_ORDER, Frames
+from ndsampler.frames._prepare import PrepareSummary
+from ndsampler.frames._records import Asset, ImageRecord
+from ndsampler.frames._simple import SimpleFrames
+
+__all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER']

@@ -1,0 +1,280 @@
+"""Frames: image ids -> assets -> cached files -> delayed trees in image space."""
+from __future__ import annotations
+
+import abc
+import os
+import time
+from concurrent.futures import Executor
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ndsampler._typing import BackendLike, ChannelsLike, DSize, PathLike, Slices
+from ndsampler.backends import (HASHID_MODES, Backend, NoneBackend, coerce_backend, forget_identities,
+                                is_remote, source_identity)
+from ndsampler.backends._reader import read_header
+from ndsampler.channels import FusedChannelSpec
+from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
+from ndsampler.errors import ImageReadError, InvalidOptionError, UnknownIdError
+from ndsampler.frames._prepare import PrepareSummary, PrepareTask, run_tasks, summarize
+from ndsampler.frames._records import Asset, ImageRecord
+
+__all__ = ['Frames', 'STATE_ORDER']
+
+#: Per-image status is the worst of its assets' states, in this order (best first).
+STATE_ORDER = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
+
+
+class Frames(abc.ABC):
+    """Base class: maps image ids to cached frames and builds delayed trees over them.
+
+    Subclasses implement :attr:`image_ids` and :meth:`_build_record`.
+
+    Parameters
+    ----------
+    workdir : PathLike | None
+        The cache lives in ``<workdir>/_cache/frames``; an ``http(s)://`` or
+        ``/vsicurl/`` workdir is a read-only cache (prepared elsewhere).
+        ``None`` picks :meth:`_default_workdir`.
+    backend : None | str | dict | Backend
+        See :func:`ndsampler.backends.coerce_backend`; ``None`` reads sources directly.
+    hashid_mode : str
+        ``'PATH'`` (path + size + mtime) or ``'PIXELS'`` (hash of the file's bytes).
+
+    Notes
+    -----
+    Everything cached on an instance (records, converted paths, delayed trees)
+    is per process and dropped when pickled; file handles live in the delayed
+    layer's reader pool, which reopens them lazily after fork or unpickling.
+    A source's identity is stat-ed once per process; call :meth:`invalidate`
+    after editing a source while a process keeps using it.
+    """
+
+    def __init__(self, workdir: Optional[PathLike] = None, backend: BackendLike = None,
+                 hashid_mode: str = 'PATH'):
+        self.backend: Backend = coerce_backend(backend)
+        self.hashid_mode = str(hashid_mode).upper()
+        if self.hashid_mode not in HASHID_MODES:
+            raise InvalidOptionError('hashid_mode', hashid_mode, HASHID_MODES)
+        self.workdir = os.fspath(workdir) if workdir is not None else None
+        self._reset()
+
+    # -- subclass hooks -------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def image_ids(self) -> List[Any]:
+        """All image ids, in dataset order."""
+
+    @abc.abstractmethod
+    def _build_record(self, image_id: Any) -> ImageRecord:
+        """The record of a known image id (called once per id per process)."""
+
+    @abc.abstractmethod
+    def _default_workdir(self) -> str:
+        """Where the cache goes when no workdir is given."""
+
+    # -- per-process state ----------------------------------------------------
+    def _reset(self) -> None:
+        self._records: Dict[Any, ImageRecord] = {}
+        self._cache_paths: Dict[str, str] = {}
+        self._delayed: Dict[Tuple[Any, Optional[str]], Any] = {}
+        self._id_set: Optional[set] = None
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ('_records', '_cache_paths', '_delayed', '_id_set'):
+            state.pop(key)
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def invalidate(self, image_id: Any = None) -> None:
+        """Forget cached identities, paths and trees (of one image, or all) so sources are stat-ed again."""
+        ids = self.image_ids if image_id is None else [image_id]
+        for gid in ids:
+            for asset in self._record(gid).assets:
+                forget_identities(asset.fpath)
+                self._cache_paths.pop(asset.fpath, None)
+            for key in [k for k in self._delayed if k[0] == gid]:
+                del self._delayed[key]
+
+    # -- paths ----------------------------------------------------------------
+    @property
+    def cache_dpath(self) -> str:
+        """``<workdir>/_cache/frames`` (a URL for a remote, read-only cache)."""
+        workdir = self.workdir if self.workdir is not None else self._default_workdir()
+        if is_remote(workdir):
+            return workdir.rstrip('/') + '/_cache/frames'
+        return os.path.join(workdir, '_cache', 'frames')
+
+    def _record(self, image_id: Any) -> ImageRecord:
+        record = self._records.get(image_id)
+        if record is None:
+            if self._id_set is None:
+                self._id_set = set(self.image_ids)
+            if image_id not in self._id_set:
+                raise UnknownIdError(f'unknown image id {image_id!r}; allowed: one of the '
+                                     f'{len(self._id_set)} ids in image_ids')
+            record = self._records[image_id] = self._build_record(image_id)
+        return record
+
+    def _ensure(self, asset: Asset, backend: Backend) -> str:
+        """The readable file of ``asset`` (converted now if it is not cached yet)."""
+        if backend is not self.backend:
+            return backend.ensure(source_identity(asset.fpath, self.hashid_mode), self.cache_dpath)[0]
+        fpath = self._cache_paths.get(asset.fpath)
+        if fpath is None:
+            ident = source_identity(asset.fpath, self.hashid_mode)
+            fpath = self._cache_paths[asset.fpath] = backend.ensure(ident, self.cache_dpath)[0]
+        return fpath
+
+    def cache_fpaths(self, image_id: Any) -> List[str]:
+        """The cache file of each asset of an image (sources themselves for the None backend)."""
+        return [self.backend.cache_fpath(self.cache_dpath, source_identity(a.fpath, self.hashid_mode))
+                for a in self._record(image_id).assets]
+
+    # -- metadata -------------------------------------------------------------
+    def _asset_channels(self, record: ImageRecord, index: int, num_bands: int) -> FusedChannelSpec:
+        asset = record.assets[index]
+        if asset.channels is None:
+            spec = FusedChannelSpec.coerce(num_bands if index == 0 else f'u{index}:{num_bands}')
+        else:
+            spec = FusedChannelSpec.coerce(asset.channels)
+        if spec.numel() != num_bands:
+            raise ImageReadError(f'{asset.fpath} has {num_bands} bands but its channels '
+                                 f'{spec.spec!r} name {spec.numel()}')
+        return spec
+
+    def _source_header(self, asset: Asset):
+        return read_header(asset.fpath)
+
+    def image_dsize(self, image_id: Any) -> DSize:
+        """``(w, h)`` of an image in image space."""
+        record = self._record(image_id)
+        if record.dsize is not None:
+            return record.dsize
+        first = record.assets[0]
+        w, h = first.dsize if first.dsize is not None else self._source_header(first).dsize
+        corners = first.warp_aux_to_img @ np.array([[0, w], [0, h], [1, 1]], dtype=float)
+        return (int(round(corners[0, 1] - corners[0, 0])), int(round(corners[1, 1] - corners[1, 0])))
+
+    def image_channels(self, image_id: Any) -> FusedChannelSpec:
+        """The channels of an image: its assets' channels, in asset order."""
+        record = self._record(image_id)
+        parts = []
+        for index, asset in enumerate(record.assets):
+            if asset.channels is not None:
+                parts.append(FusedChannelSpec.coerce(asset.channels).spec)
+            else:
+                parts.append(self._asset_channels(record, index, self._source_header(asset).num_bands).spec)
+        return FusedChannelSpec.coerce('|'.join(parts))
+
+    # -- pixels ---------------------------------------------------------------
+    def load_delayed(self, image_id: Any, channels: ChannelsLike = None):
+        """A delayed tree of the image in image space (built once per (image, channels) per process).
+
+        Each asset is a ``DelayedLoad`` of its cache file (converted now if
+        needed) with known size, channels, dtype and overviews; quantized
+        assets are dequantized; assets are warped by ``warp_aux_to_img`` and
+        concatenated. Requested channels the image lacks come out as NaN.
+
+        Parameters
+        ----------
+        image_id : Any
+        channels : str | FusedChannelSpec | None
+            Channels to keep, in this order (None: all of the image's).
+        """
+        want = None if channels is None else FusedChannelSpec.coerce(channels)
+        key = (image_id, None if want is None else want.spec)
+        tree = self._delayed.get(key)
+        if tree is None:
+            tree = self._delayed[key] = self._build_delayed(image_id, want, self.backend)
+        return tree
+
+    def _build_delayed(self, image_id: Any, want: Optional[FusedChannelSpec], backend: Backend):
+        record = self._record(image_id)
+        dsize = self.image_dsize(image_id)
+        wanted = None if want is None else set(want.as_list())
+        parts = []
+        for index, asset in enumerate(record.assets):
+            if wanted is not None and asset.channels is not None and \
+                    not wanted & set(FusedChannelSpec.coerce(asset.channels).as_list()):
+                continue
+            fpath = self._ensure(asset, backend)
+            header = read_header(fpath)
+            chans = self._asset_channels(record, index, header.num_bands)
+            node = DelayedLoad(fpath, channels=chans, dsize=header.dsize, num_overviews=header.num_overviews,
+                               dtype=header.dtype)
+            if asset.quantization is not None:
+                node = node.dequantize(asset.quantization)
+            if not asset.is_aligned or tuple(header.dsize) != tuple(dsize):
+                node = node.warp(asset.warp_aux_to_img, dsize=dsize)
+            parts.append(node)
+        if not parts:  # none of the requested channels is in this image
+            return DelayedNans(dsize, want)
+        tree = DelayedChannelConcat(parts, dsize=dsize)
+        return tree if want is None else tree.take_channels(want)
+
+    def load_region(self, image_id: Any, region: Optional[Slices] = None,
+                    channels: ChannelsLike = None) -> np.ndarray:
+        """Pixels ``(h, w, c)`` of a ``(slice_y, slice_x)`` window in image space (None: whole image)."""
+        tree = self.load_delayed(image_id, channels)
+        if region is not None:
+            tree = tree.crop(tuple(region))
+        return tree.finalize()
+
+    def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True) -> np.ndarray:
+        """The whole image ``(H, W, C)``; ``cache=False`` reads the sources, bypassing the cache."""
+        if cache:
+            return self.load_region(image_id, None, channels)
+        want = None if channels is None else FusedChannelSpec.coerce(channels)
+        return self._build_delayed(image_id, want, NoneBackend()).finalize()
+
+    # -- cache management -----------------------------------------------------
+    def status(self, image_ids: Optional[Sequence[Any]] = None) -> Dict[Any, str]:
+        """Per image, the worst state of its frames: one of :data:`STATE_ORDER`."""
+        ids = self.image_ids if image_ids is None else list(image_ids)
+        out = {}
+        for gid in ids:
+            states = []
+            for asset in self._record(gid).assets:
+                try:
+                    ident = source_identity(asset.fpath, self.hashid_mode, refresh=True)
+                except FileNotFoundError:
+                    states.append('no_source')
+                    continue
+                states.append(self.backend.state(ident, self.cache_dpath))
+            out[gid] = max(states, key=STATE_ORDER.index)
+        return out
+
+    def prepare(self, image_ids: Optional[Sequence[Any]] = None, workers: int = 0,
+                executor: Optional[Executor] = None, progress: bool = True) -> PrepareSummary:
+        """Convert every missing frame; resumable, parallel, never stops at a failing image.
+
+        Parameters
+        ----------
+        image_ids : Sequence | None
+            Images to prepare (None: all).
+        workers : int
+            Worker processes (0: convert in this process).
+        executor : concurrent.futures.Executor | None
+            Run the (picklable) work units here instead, e.g. a dask.distributed executor.
+        progress : bool
+            Show a progress bar on stderr.
+
+        Returns
+        -------
+        PrepareSummary
+        """
+        start = time.perf_counter()
+        ids = self.image_ids if image_ids is None else list(image_ids)
+        image_sources: Dict[Any, List[str]] = {}
+        for gid in ids:
+            image_sources[gid] = [a.fpath for a in self._record(gid).assets]
+        backend = self.backend.to_dict()
+        unique = list(dict.fromkeys(f for fpaths in image_sources.values() for f in fpaths))
+        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath) for f in unique]
+        results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
+        return summarize(self.backend.name, image_sources, results, start)

@@ -1,0 +1,136 @@
+"""Converting many frames at once: picklable work units, any executor, a summary."""
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import ubelt as ub
+
+from ndsampler.backends import coerce_backend, source_identity
+
+__all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'convert_one', 'run_tasks', 'summarize']
+
+
+@dataclass(frozen=True)
+class PrepareTask:
+    """One source to bring into the cache; plain data so it pickles to any executor."""
+
+    fpath: str
+    backend: Dict[str, Any]
+    hashid_mode: str
+    root: str
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What one task did: bytes written (0 = already present) or why it failed."""
+
+    fpath: str
+    nbytes: int = 0
+    error: Optional[str] = None
+
+
+def convert_one(task: PrepareTask) -> TaskResult:
+    """Ensure one frame is cached (runs in a worker process); errors are returned, not raised."""
+    try:
+        backend = coerce_backend(task.backend)
+        ident = source_identity(task.fpath, task.hashid_mode, refresh=True)
+        _, nbytes = backend.ensure(ident, task.root)
+    except Exception as ex:  # reported per image in the summary; the other frames still convert
+        return TaskResult(task.fpath, error=f'{type(ex).__name__}: {ex}')
+    return TaskResult(task.fpath, nbytes)
+
+
+def run_tasks(tasks: List[PrepareTask], workers: int = 0, executor: Optional[Executor] = None,
+              progress: bool = True) -> Iterable[TaskResult]:
+    """Yield results as tasks finish: inline, on a process pool of ``workers``, or on ``executor``."""
+    prog_kw = dict(total=len(tasks), desc='prepare frames', stream=sys.stderr, enabled=progress, verbose=1)
+    if executor is None and workers <= 0:
+        yield from ub.ProgIter(map(convert_one, tasks), **prog_kw)
+        return
+    own = executor is None
+    pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    try:
+        futures: List[Future] = [pool.submit(convert_one, task) for task in tasks]
+        for future in ub.ProgIter(as_completed(futures), **prog_kw):
+            yield future.result()
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class PrepareSummary:
+    """What :meth:`Frames.prepare` did.
+
+    Attributes
+    ----------
+    backend : str
+        The backend's name.
+    converted : list
+        Image ids with at least one frame written in this run.
+    already_present : list
+        Image ids whose frames were all valid already.
+    failed : dict
+        Image id -> reason, for images with a frame that could not be cached.
+    bytes_written : int
+    seconds : float
+    """
+
+    backend: str = ''
+    converted: List[Any] = field(default_factory=list)
+    already_present: List[Any] = field(default_factory=list)
+    failed: Dict[Any, str] = field(default_factory=dict)
+    bytes_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no image failed."""
+        return not self.failed
+
+    def __str__(self) -> str:
+        rows: List[Tuple[str, str]] = [
+            ('converted', str(len(self.converted))),
+            ('already present', str(len(self.already_present))),
+            ('failed', str(len(self.failed))),
+            ('bytes written', _human_bytes(self.bytes_written)),
+            ('seconds', f'{self.seconds:.2f}'),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = [f'prepare frames (backend={self.backend})']
+        lines += [f'  {k.ljust(width)}  {v}' for k, v in rows]
+        if self.failed:
+            lines.append('failures:')
+            lines += [f'  image {gid!r}: {reason}' for gid, reason in self.failed.items()]
+        return '\n'.join(lines)
+
+
+def _human_bytes(n: int) -> str:
+    value, unit = float(n), 'B'
+    for bigger in ('KiB', 'MiB', 'GiB'):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f'{n} B' if unit == 'B' else f'{value:.1f} {unit}'
+
+
+def summarize(backend: str, image_sources: Dict[Any, List[str]], results: Dict[str, TaskResult],
+              start: float) -> PrepareSummary:
+    """Fold per-source results into per-image outcomes."""
+    summary = PrepareSummary(backend=backend)
+    for gid, fpaths in image_sources.items():
+        outcomes = [results[f] for f in fpaths]
+        errors = [r.error for r in outcomes if r.error]
+        if errors:
+            summary.failed[gid] = '; '.join(errors)
+        elif any(r.nbytes for r in outcomes):
+            summary.converted.append(gid)
+        else:
+            summary.already_present.append(gid)
+    summary.bytes_written = sum(r.nbytes for r in results.values())
+    summary.seconds = time.perf_counter() - start
+    return summary
