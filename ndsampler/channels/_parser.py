@@ -26,7 +26,30 @@ from typing import NoReturn, Optional, Tuple
 
 from ndsampler.errors import ChannelSpecError
 
-__all__ = ['Code', 'Fused', 'Item', 'ALIASES', 'MAX_RANGE', 'parse_stream', 'spec_error']
+__all__ = ['GRAMMAR', 'Code', 'Fused', 'Item', 'ALIASES', 'MAX_RANGE', 'parse_stream', 'spec_error']
+
+#: The grammar of SPEC §3 in Lark syntax (the reference this parser implements; tests use it as an oracle).
+GRAMMAR = r'''
+?start: stream
+IDEN: ("_"|"*"|LETTER) ("_"|" "|"-"|"*"|LETTER|DIGIT)*
+chan_single : IDEN
+chan_getitem : IDEN "." INT
+chan_getslice_0b : IDEN ":" INT
+chan_getslice_ab : (IDEN "." INT ":" INT) | (IDEN ":" INT ":" INT)
+chan_code : chan_single | chan_getslice_0b | chan_getslice_ab | chan_getitem
+fused : chan_code ("|" chan_code)*
+channel_rhs : fused | fused_seq
+fused_seq : "(" fused ("," fused)* ")"
+sensor_seq : "(" IDEN ("," IDEN)* "):"
+sensor_lhs : (IDEN ":") | (sensor_seq)
+sensor_chan : sensor_lhs channel_rhs?
+nosensor_chan : channel_rhs
+stream_item : sensor_chan | nosensor_chan
+stream : stream_item ("," stream_item)*
+%import common.DIGIT
+%import common.LETTER
+%import common.INT
+'''
 
 Code = Tuple[str, Tuple[str, ...]]
 Fused = Tuple[Code, ...]

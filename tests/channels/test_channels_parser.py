@@ -8,33 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ndsampler.channels._parser import MAX_RANGE, parse_stream
+from ndsampler.channels._parser import GRAMMAR, MAX_RANGE, parse_stream
 from ndsampler.errors import ChannelSpecError
 
 SPEC_PATH = Path(__file__).resolve().parents[2].parent / 'shared' / 'SPEC.md'
-
-# The grammar exactly as SPEC §3 states it (kept here so the test runs without ../shared).
-GRAMMAR = r'''
-?start: stream
-IDEN: ("_"|"*"|LETTER) ("_"|" "|"-"|"*"|LETTER|DIGIT)*
-chan_single : IDEN
-chan_getitem : IDEN "." INT
-chan_getslice_0b : IDEN ":" INT
-chan_getslice_ab : (IDEN "." INT ":" INT) | (IDEN ":" INT ":" INT)
-chan_code : chan_single | chan_getslice_0b | chan_getslice_ab | chan_getitem
-fused : chan_code ("|" chan_code)*
-channel_rhs : fused | fused_seq
-fused_seq : "(" fused ("," fused)* ")"
-sensor_seq : "(" IDEN ("," IDEN)* "):"
-sensor_lhs : (IDEN ":") | (sensor_seq)
-sensor_chan : sensor_lhs channel_rhs?
-nosensor_chan : channel_rhs
-stream_item : sensor_chan | nosensor_chan
-stream : stream_item ("," stream_item)*
-%import common.DIGIT
-%import common.LETTER
-%import common.INT
-'''
 
 
 def test_grammar_matches_spec():
