@@ -137,10 +137,53 @@ def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_re
     return dets
 
 
+def _rings(shape) -> list[np.ndarray]:
+    """Exterior and interior rings ``(N, 2)`` of a Polygon / MultiPolygon."""
+    polys = shape.data if isinstance(shape, kwimage.MultiPolygon) else [shape]
+    rings = []
+    for poly in polys:
+        rings.append(np.asarray(poly.data['exterior'].data, dtype=float))
+        rings.extend(np.asarray(ring.data, dtype=float) for ring in poly.data.get('interiors', []))
+    return [ring for ring in rings if len(ring) >= 3]
+
+
+def _fill_rings(mask: np.ndarray, rings: list[np.ndarray], value: int) -> None:
+    """Set the pixels whose centre lies inside the rings (even-odd rule) to ``value``."""
+    if not rings:
+        return
+    pts = np.concatenate(rings)
+    h, w = mask.shape
+    x0, x1 = max(int(np.floor(pts[:, 0].min())), 0), min(int(np.ceil(pts[:, 0].max())), w)
+    y0, y1 = max(int(np.floor(pts[:, 1].min())), 0), min(int(np.ceil(pts[:, 1].max())), h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    cx = np.arange(x0, x1) + 0.5
+    cy = np.arange(y0, y1) + 0.5
+    inside = np.zeros((len(cy), len(cx)), dtype=bool)
+    for ring in rings:
+        for (xa, ya), (xb, yb) in zip(ring, np.roll(ring, -1, axis=0)):
+            if ya == yb:
+                continue
+            rows = (cy >= min(ya, yb)) & (cy < max(ya, yb))
+            if rows.any():
+                xcross = xa + (cy[rows] - ya) * (xb - xa) / (yb - ya)
+                inside[rows] ^= cx[None, :] < xcross[:, None]
+    mask[y0:y1, x0:x1][inside] = value
+
+
 def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int], background: int = 0) -> np.ndarray:
     """An ``(H, W)`` int32 mask of category ids drawn from segmentations (boxes where none).
 
-    Larger annotations are drawn first, so smaller ones stay visible on top.
+    A pixel takes an annotation's category when its centre is inside the shape
+    (SPEC §2 pixel convention). Larger annotations are drawn first, so smaller
+    ones stay visible on top.
+
+    Example
+    -------
+    >>> boxes = kwimage.Boxes(np.array([[1, 0, 3, 2]]), 'ltrb')
+    >>> dets = kwimage.Detections(data={'boxes': boxes, 'cids': np.array([7])}, datakeys=['cids'])
+    >>> render_class_mask(dets, (3, 4)).tolist()
+    [[0, 7, 7, 0], [0, 7, 7, 0], [0, 0, 0, 0]]
     """
     mask = np.full(out_hw, background, dtype=np.int32)
     if len(dets) == 0:
@@ -152,5 +195,5 @@ def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int], backgro
         shape = ssegs[row] if ssegs is not None else None
         if shape is None:
             shape = dets.boxes[int(row):int(row) + 1].to_polygons()[0]
-        shape.fill(mask, value=int(dets.data['cids'][row]), pixels_are='areas')
+        _fill_rings(mask, _rings(shape), int(dets.data['cids'][row]))
     return mask

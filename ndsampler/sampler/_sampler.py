@@ -163,7 +163,7 @@ class CocoSampler(ub.NiceRepr):
 
     @property
     def class_ids(self) -> list[int]:
-        return list(self.classes.idx_to_id)
+        return list(self.dset.index.cats)
 
     @property
     def image_ids(self) -> list[int]:
