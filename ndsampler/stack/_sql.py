@@ -71,7 +71,8 @@ class ImageStackSQL(ImageStack):
     accessed (and then stay cached within the budget, LRU). One image larger than the budget is still
     held while it is being used.
 
-    Arrays returned by indexing are read-only (change an image with ``stack[i] = new``).
+    Arrays returned by indexing are read-only (change an image with ``stack[i] = new``). Slicing and
+    :meth:`copy` return a new ``ImageStackSQL`` with the same settings in a temporary database.
     Uncommitted changes live only in this process until :meth:`save_state` (or a spill) commits them;
     after :meth:`save_state` returns, the images survive the process being killed.
 

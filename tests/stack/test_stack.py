@@ -280,3 +280,14 @@ def test_export_samples_appends_images_of_samples_and_arrays(tmp_path):
     out = export_samples([{'im': make_image(0), 'target': {}}, make_image(1)], stack)
     assert out is stack and len(stack) == 2
     np.testing.assert_array_equal(stack[1], make_image(1))
+
+
+def test_sql_change_dtype_while_spilling_survives_reload(tmp_path):
+    stack = ImageStackSQL(tmp_path / 'c.sqlite', 'c', np.uint8, max_size_mb=TINY_BUDGET_MB)
+    stack.extend(make_image(k) for k in range(10))
+    stack.save_state()
+    stack.change_dtype(np.float32)
+    assert all(im.dtype == np.float32 for im in stack)
+    stack.save_state()
+    again = ImageStackSQL.load_from_database(stack.database, 'c', dtype=np.float32)
+    assert_same(again, [as_stack_image(make_image(k)) for k in range(10)])
