@@ -127,12 +127,11 @@ def normalize_slices(slices, shape: Sequence[int], wrap: bool = True) -> Slices:
         if sl.step not in (None, 1):
             raise WindowError(f'slice {sl!r} on axis {axis} has step {sl.step!r}; allowed: 1 or None')
         start = 0 if sl.start is None else int(sl.start)
-        stop = dim if sl.stop is None else int(sl.stop)
-        if wrap:
-            if start < 0:
-                start += dim
-            if stop < 0:
-                stop += dim
+        if wrap and start < 0:
+            start += dim
+        stop = max(dim, start) if sl.stop is None else int(sl.stop)
+        if wrap and stop < 0:
+            stop += dim
         if stop < start:
             raise WindowError(f'slice {sl!r} on axis {axis} has negative size ({start}:{stop})')
         out.append(slice(start, stop))
