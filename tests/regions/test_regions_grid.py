@@ -3,7 +3,7 @@ import kwcoco
 import numpy as np
 import pytest
 from conftest import make_dataset, make_video_dataset
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ndsampler.errors import InvalidOptionError
@@ -99,6 +99,7 @@ def test_image_grid_kwargs_are_honoured():
     assert [t['space_slice'] for t in full['targets']] == [(slice(0, 20), slice(0, 40))]
 
 
+@settings(max_examples=25)
 @given(num_frames=st.integers(1, 6), time_dims=st.integers(1, 4), data=st.data(),
        window=st.tuples(st.integers(6, 50), st.integers(6, 50)), scale=st.sampled_from([1.0, 2.0]))
 def test_video_grid_partition(num_frames, time_dims, data, window, scale):
