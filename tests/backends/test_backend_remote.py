@@ -1,0 +1,102 @@
+"""COGs over HTTP range requests (GDAL /vsicurl/) from a loopback server the test starts."""
+import http.server
+import os
+import re
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+from conformance import make_pixels
+
+from ndsampler.backends import CogBackend, NoneBackend, source_identity
+from ndsampler.errors import CacheError
+from ndsampler.frames import SimpleFrames
+from ndsampler.io import write_cog
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with single-range ``Range: bytes=a-b`` support."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        fpath = self.translate_path(self.path)
+        if not os.path.isfile(fpath):
+            self.send_error(404)
+            return None
+        size = os.path.getsize(fpath)
+        match = re.match(r'bytes=(\d*)-(\d*)$', self.headers.get('Range', ''))
+        file = open(fpath, 'rb')
+        if match is None:
+            self.send_response(200)
+            start, end = 0, size - 1
+        else:
+            start = int(match.group(1)) if match.group(1) else size - int(match.group(2))
+            end = min(int(match.group(2)), size - 1) if match.group(1) and match.group(2) else size - 1
+            self.send_response(206)
+            self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
+        self.send_header('Accept-Ranges', 'bytes')
+        self.send_header('Content-Type', 'image/tiff')
+        self.send_header('Content-Length', str(end - start + 1))
+        self.end_headers()
+        file.seek(start)
+        self._remaining = end - start + 1
+        return file
+
+    def copyfile(self, source, outputfile):
+        outputfile.write(source.read(self._remaining))
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = tmp_path / 'www'
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(RangeHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+    server.server_close()
+
+
+def test_remote_cog_source_read_in_place(served):
+    root, url = served
+    data = make_pixels((300, 280, 3), 'uint8')
+    write_cog(root / 'scene.tif', data)
+    backend = NoneBackend()
+    ident = source_identity(f'{url}/scene.tif')
+    fpath, nbytes = backend.ensure(ident, '/nowhere')
+    assert nbytes == 0 and backend.state(ident, '/nowhere') == 'cached'
+    assert backend.header(fpath).dsize == (280, 300)
+    window = (slice(100, 190), slice(30, 270))
+    np.testing.assert_array_equal(backend.read(fpath, window), data[window])
+    np.testing.assert_array_equal(backend.read('/vsicurl/' + fpath, window), data[window])
+
+
+def test_remote_source_converts_into_local_cache(served, tmp_path):
+    root, url = served
+    data = make_pixels((90, 70, 2), 'uint16')
+    write_cog(root / 'band.tif', data)
+    fpath, nbytes = CogBackend().ensure(source_identity(f'{url}/band.tif'), tmp_path / 'cache')
+    assert nbytes > 0
+    np.testing.assert_array_equal(CogBackend().read(fpath), data)
+
+
+def test_remote_read_only_cache(served, tmp_path):
+    root, url = served
+    sources = {}
+    for gid in range(3):
+        sources[gid] = (tmp_path / f'src{gid}.tif', make_pixels((100, 120, 3), 'uint8', seed=gid))
+        write_cog(*sources[gid])
+    paths = {gid: p for gid, (p, _) in sources.items()}
+    SimpleFrames(paths, workdir=root, backend='cog').prepare([0, 1], progress=False)
+    remote = SimpleFrames(paths, workdir=url, backend='cog')
+    assert remote.status() == {0: 'cached', 1: 'cached', 2: 'missing'}
+    (fpath,) = remote.cache_fpaths(1)
+    assert fpath.startswith(url + '/_cache/frames/cog/')
+    got, _ = remote.backend.ensure(source_identity(paths[1]), remote.cache_dpath)
+    np.testing.assert_array_equal(remote.backend.read(got, (slice(0, 50), slice(0, 60))), sources[1][1][:50, :60])
+    with pytest.raises(CacheError, match='read-only'):
+        remote.backend.ensure(source_identity(paths[2]), remote.cache_dpath)
