@@ -15,7 +15,7 @@ import numpy as np
 
 from ndsampler.errors import StitchingError
 from ndsampler.io import atomic_write, write_cog
-from ndsampler.stitch._canvas import release_pages
+from ndsampler.stitch._canvas import release_pages, row_blocks
 from ndsampler.stitch._quantize import apply_quantization, quantization_for, valid_minmax
 
 __all__ = ['PROB_FORMATS', 'write_result']
@@ -27,8 +27,9 @@ PROB_FORMATS = {'cog': np.int16, 'tif': np.int16, 'png': np.uint8}
 class _RowSource:
     """A read-only (H, W, C) array-like whose row blocks are computed on access.
 
-    ``write_cog`` reads its input by row blocks (``data[y0:y1]``); each block is
-    ``func(rows)`` and the backing memmap pages are released after it.
+    ``write_cog`` reads its input by row blocks (``data[y0:y1]``); the requested rows are
+    computed as ``func(base[sub])`` over bounded sub-blocks, releasing the base memmap's
+    pages after each, so only the returned rows are held in memory.
     """
 
     ndim = 3
@@ -47,9 +48,12 @@ class _RowSource:
         rows = slice(*rows.indices(self.shape[0]))
         if rows.step != 1:
             raise StitchingError(f'row step {rows.step} is not supported by the stitched result reader')
-        block = self._func(np.asarray(self._base[rows]))
-        release_pages(self._base, rows)
-        return block[(slice(None),) + rest] if rest else block
+        out = np.empty((len(range(rows.start, rows.stop)),) + self.shape[1:], self.dtype)
+        for sub in row_blocks(out.shape, self._base.dtype.itemsize):
+            src = slice(rows.start + sub.start, rows.start + sub.stop)
+            out[sub] = self._func(np.asarray(self._base[src]))
+            release_pages(self._base, src)
+        return out[(slice(None),) + rest] if rest else out
 
 
 def _write_png(fpath: Path, data: np.ndarray) -> None:

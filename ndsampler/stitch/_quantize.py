@@ -52,7 +52,8 @@ def apply_quantization(imdata: np.ndarray, quantization: dict[str, Any], dtype: 
     work = _work_dtype(q, imdata.dtype)
     factor = (q['quant_max'] - q['quant_min']) / (q['orig_max'] - q['orig_min'])
     invalid = np.isnan(imdata)
-    scaled = np.clip(imdata.astype(work), q['orig_min'], q['orig_max'])
+    scaled = imdata.astype(work)
+    np.clip(scaled, q['orig_min'], q['orig_max'], out=scaled)
     scaled -= q['orig_min']
     scaled *= factor
     scaled += q['quant_min']
