@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ndsampler.channels._base import SpecBase
 from ndsampler.channels._parser import Code, Item, parse_stream, spec_error
 from ndsampler.errors import ChannelSpecError, UnknownChannelError
 
@@ -97,7 +98,7 @@ def _other_bands(other: Any) -> Tuple[str, ...]:
     return FusedChannelSpec.coerce(other)._bands
 
 
-class FusedChannelSpec:
+class FusedChannelSpec(SpecBase):
     """An ordered list of channels stacked into one array (one early-fused stream), e.g. ``'r|g|b'``.
 
     Construct with :meth:`coerce` (cached) or ``FusedChannelSpec(x)`` with anything ``coerce`` accepts.
@@ -116,23 +117,17 @@ class FusedChannelSpec:
     [3, None]
     """
 
-    __slots__ = ('_codes', '_bands', '_spec', '_set', '_index', '_normal', '_concise', '_hash')
+    __slots__ = ('_codes', '_bands', '_set', '_index', '_normal', '_concise', '_hash')
+    _SEP = '|'
 
-    def __init__(self, spec: FusedLike):
-        other = type(self).coerce(spec)
-        self._init(other._codes, other._bands, other._spec)
-
-    def _init(self, codes: Tuple[str, ...], bands: Tuple[str, ...], spec: Optional[str]) -> None:
+    def _init(self, codes: Tuple[str, ...], bands: Tuple[str, ...], spec: Optional[str] = None) -> None:
         self._codes = codes
         self._bands = bands
         self._spec = spec
         self._set = self._index = self._normal = self._concise = self._hash = None
 
-    @classmethod
-    def _make(cls, codes: Tuple[str, ...], bands: Tuple[str, ...], spec: Optional[str] = None) -> 'FusedChannelSpec':
-        self = object.__new__(cls)
-        self._init(codes, bands, spec)
-        return self
+    def _state(self) -> Tuple[Tuple[str, ...], Tuple[str, ...], Optional[str]]:
+        return self._codes, self._bands, self._spec
 
     @classmethod
     def _from_parsed(cls, fused: Tuple[Code, ...], spec: Optional[str] = None) -> 'FusedChannelSpec':
@@ -173,7 +168,7 @@ class FusedChannelSpec:
         if kind is cls:
             return data
         if isinstance(data, FusedChannelSpec):
-            return cls._make(data._codes, data._bands, data._spec)
+            return cls._make(*data._state())
         if isinstance(data, int):
             _check_count(data)
             return _fused_from_str(f'{UNNAMED_PREFIX}:{data}')
@@ -187,12 +182,8 @@ class FusedChannelSpec:
                         'allowed: str, int, list of str, FusedChannelSpec')
 
     # -- representations ---------------------------------------------------------------------------
-    @property
-    def spec(self) -> str:
-        """The spec string (as written when coerced from a string)."""
-        if self._spec is None:
-            self._spec = '|'.join(self._codes)
-        return self._spec
+    def _spec_parts(self) -> Tuple[str, ...]:
+        return self._codes
 
     @property
     def parsed(self) -> List[str]:
@@ -348,17 +339,8 @@ class FusedChannelSpec:
             self._hash = hash('|'.join(self._bands))
         return self._hash
 
-    def __str__(self) -> str:
-        return self.spec
 
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.spec!r})'
-
-    def __reduce__(self):
-        return (FusedChannelSpec.coerce, (self.spec,))
-
-
-class ChannelSpec:
+class ChannelSpec(SpecBase):
     """Late-fused streams of early-fused channels, e.g. ``'infrared,red|green|blue'``.
 
     Behaves like a mapping from stream spec to :class:`FusedChannelSpec` (``keys``, ``values``,
@@ -377,22 +359,15 @@ class ChannelSpec:
     {'b:2': ['b.0', 'b.1'], 'c': ['c']}
     """
 
-    __slots__ = ('_streams', '_spec', '_normal', '_concise', '_fused', '_hash')
+    __slots__ = ('_streams', '_normal', '_concise', '_fused', '_hash')
 
-    def __init__(self, spec: ChannelLike):
-        other = type(self).coerce(spec)
-        self._init(other._streams, other._spec)
-
-    def _init(self, streams: Tuple[FusedChannelSpec, ...], spec: Optional[str]) -> None:
-        self._streams = streams
+    def _init(self, streams: Iterable[FusedChannelSpec], spec: Optional[str] = None) -> None:
+        self._streams = tuple(stream for stream in streams if stream._bands)
         self._spec = spec
         self._normal = self._concise = self._fused = self._hash = None
 
-    @classmethod
-    def _make(cls, streams: Iterable[FusedChannelSpec], spec: Optional[str] = None) -> 'ChannelSpec':
-        self = object.__new__(cls)
-        self._init(tuple(stream for stream in streams if stream._bands), spec)
-        return self
+    def _state(self) -> Tuple[Tuple[FusedChannelSpec, ...], Optional[str]]:
+        return self._streams, self._spec
 
     @classmethod
     def coerce(cls, data: ChannelLike) -> 'ChannelSpec':
@@ -417,7 +392,7 @@ class ChannelSpec:
         if kind is cls:
             return data
         if isinstance(data, ChannelSpec):
-            return cls._make(data._streams, data._spec)
+            return cls._make(*data._state())
         if isinstance(data, (FusedChannelSpec, int)):
             fused = FusedChannelSpec.coerce(data)
             return cls._make((fused,), fused.spec)
@@ -441,13 +416,6 @@ class ChannelSpec:
                                'allowed: exactly one for a FusedChannelSpec (use .fuse() to stack them)')
 
     # -- representations ---------------------------------------------------------------------------
-    @property
-    def spec(self) -> str:
-        """The spec string (as written when coerced from a string)."""
-        if self._spec is None:
-            self._spec = ','.join(stream.spec for stream in self._streams)
-        return self._spec
-
     def streams(self) -> List[FusedChannelSpec]:
         """One :class:`FusedChannelSpec` per late-fused stream, in order."""
         return list(self._streams)
@@ -455,6 +423,8 @@ class ChannelSpec:
     def keys(self) -> Iterator[str]:
         """Stream spec strings."""
         return (stream.spec for stream in self._streams)
+
+    _spec_parts = keys
 
     def values(self) -> Iterator[FusedChannelSpec]:
         """Stream specs."""
@@ -558,15 +528,6 @@ class ChannelSpec:
         if self._hash is None:
             self._hash = hash(','.join('|'.join(bands) for bands in self._key()))
         return self._hash
-
-    def __str__(self) -> str:
-        return self.spec
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.spec!r})'
-
-    def __reduce__(self):
-        return (ChannelSpec.coerce, (self.spec,))
 
 
 def _generic_sensor(items: Tuple[Item, ...], text: str, where: str) -> None:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
+from ndsampler.channels._base import SpecBase
 from ndsampler.channels._channel_spec import ChannelSpec, FusedChannelSpec
 from ndsampler.channels._parser import parse_stream
 from ndsampler.errors import ChannelSpecError
@@ -28,7 +29,7 @@ class SensorChan(NamedTuple):
         return f'{self.sensor}:{self.chans.spec}'
 
 
-class SensorChanSpec:
+class SensorChanSpec(SpecBase):
     """Late-fused streams, each a sensor and its early-fused channels.
 
     A prefix ``S2:`` applies to the channel part after it, ``(S2,L8):`` to each of the sensors, and a
@@ -47,22 +48,15 @@ class SensorChanSpec:
     red|green|blue
     """
 
-    __slots__ = ('_streams', '_spec', '_key')
+    __slots__ = ('_streams', '_key')
 
-    def __init__(self, spec: SensorChanLike):
-        other = type(self).coerce(spec)
-        self._init(other._streams, other._spec)
-
-    def _init(self, streams: Tuple[SensorChan, ...], spec: Optional[str]) -> None:
+    def _init(self, streams: Tuple[SensorChan, ...], spec: Optional[str] = None) -> None:
         self._streams = streams
         self._spec = spec
         self._key = None
 
-    @classmethod
-    def _make(cls, streams: Tuple[SensorChan, ...], spec: Optional[str] = None) -> 'SensorChanSpec':
-        self = object.__new__(cls)
-        self._init(streams, spec)
-        return self
+    def _state(self) -> Tuple[Tuple[SensorChan, ...], Optional[str]]:
+        return self._streams, self._spec
 
     @classmethod
     def coerce(cls, data: SensorChanLike) -> 'SensorChanSpec':
@@ -86,19 +80,15 @@ class SensorChanSpec:
         if kind is cls:
             return data
         if isinstance(data, SensorChanSpec):
-            return cls._make(data._streams, data._spec)
+            return cls._make(*data._state())
         if isinstance(data, (int, FusedChannelSpec, ChannelSpec, list, tuple)):
             chans = ChannelSpec.coerce(data)
             return cls._make(tuple(SensorChan(GENERIC_SENSOR, s) for s in chans.streams()), chans.spec)
         raise TypeError(f'cannot coerce {type(data).__name__} {data!r} to a SensorChanSpec; '
                         'allowed: str, int, FusedChannelSpec, ChannelSpec, SensorChanSpec')
 
-    @property
-    def spec(self) -> str:
-        """The spec string (as written when coerced from a string)."""
-        if self._spec is None:
-            self._spec = ','.join(stream.spec for stream in self._streams)
-        return self._spec
+    def _spec_parts(self) -> Iterator[str]:
+        return (stream.spec for stream in self._streams)
 
     def streams(self) -> List[SensorChan]:
         """One ``(sensor, chans)`` pair per late-fused stream, groups expanded, in written order."""
@@ -178,15 +168,6 @@ class SensorChanSpec:
 
     def __hash__(self) -> int:
         return hash(self._set_key())
-
-    def __str__(self) -> str:
-        return self.spec
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.spec!r})'
-
-    def __reduce__(self):
-        return (SensorChanSpec.coerce, (self.spec,))
 
 
 def _group(names: List[str]) -> str:
