@@ -163,6 +163,10 @@ def clip_slices(slices: Slices, shape: Sequence[int]) -> tuple[Slices, list[tupl
     >>> clip_slices((slice(-2, 3), slice(5, 12)), (4, 10))
     ((slice(0, 3, None), slice(5, 10, None)), [(2, 0), (0, 2)])
     """
+    if len(slices) == 2:  # fast path: an in-bounds 2-d window
+        sl_y, sl_x = slices
+        if 0 <= sl_y.start <= sl_y.stop <= shape[0] and 0 <= sl_x.start <= sl_x.stop <= shape[1]:
+            return (slice(sl_y.start, sl_y.stop), slice(sl_x.start, sl_x.stop)), [(0, 0), (0, 0)]
     clipped = []
     pad = []
     for sl, dim in zip(slices, shape):

@@ -48,7 +48,8 @@ class NpyReader(Reader):
                 data = np.load(self.fpath, mmap_mode='r', allow_pickle=False)
             except (ValueError, OSError, EOFError) as ex:
                 raise ImageReadError(f'cannot read {self.fpath} as .npy: {ex}') from ex
-            self._data = _as_hwc(data, self.fpath)
+            # a plain ndarray view of the map: slicing a np.memmap subclass costs more
+            self._data = _as_hwc(data, self.fpath).view(np.ndarray)
         return self._data
 
     def _read_header(self) -> Header:
