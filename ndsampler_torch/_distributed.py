@@ -17,6 +17,11 @@ class DistributedPlanSampler(torch.utils.data.DistributedSampler):
     random and negative windows are redrawn identically on every rank (plans depend only on
     ``(seed, epoch, index)``). Call it before ``iter(loader)`` each epoch.
 
+    With ``num_replicas=1, rank=0`` it is also the single-process shuffler to use when batches must
+    depend on ``(seed, epoch)`` only: a DataLoader's own ``shuffle=True`` draws a per-iterator seed
+    from its generator, and persistent workers draw it once, so later epochs come out in another
+    order than without them.
+
     Parameters are those of ``DistributedSampler``: ``dataset``, ``num_replicas``, ``rank``
     (default: from the initialised process group), ``shuffle``, ``seed``, ``drop_last``.
     """

@@ -11,6 +11,7 @@ from ndsampler._typing import WindowDims
 
 from ._collate import collate
 from ._dataset import SamplerDataset
+from ._distributed import DistributedPlanSampler
 from ._transforms import RandomHorizontalFlip
 
 __all__ = ['ClassMaskNet', 'demo_train']
@@ -44,8 +45,9 @@ def demo_train(sampler: Any, steps: int = 30, window_dims: WindowDims = (64, 64)
     """Train :class:`ClassMaskNet` on class masks of sampled windows for ``steps`` optimiser steps.
 
     Windows come from ``SamplerDataset(sampler, plan, window_dims, with_masks=True)`` with random
-    horizontal flips, through a ``DataLoader`` (``num_workers`` workers, shuffled by ``seed``,
-    ``set_epoch`` each pass). Deterministic for a given ``seed``.
+    horizontal flips, through a ``DataLoader`` (``num_workers`` workers, shuffled by
+    :class:`DistributedPlanSampler` with one replica, ``set_epoch`` each pass). Deterministic for a
+    given ``seed`` whatever ``num_workers``.
 
     Parameters
     ----------
@@ -74,17 +76,16 @@ def demo_train(sampler: Any, steps: int = 30, window_dims: WindowDims = (64, 64)
                              transform=RandomHorizontalFlip(0.5), seed=seed, plan_kw=plan_kw)
     if len(dataset) == 0:
         raise errors.InvalidOptionError('plan', plan, 'a plan that yields at least one window for this sampler')
-    generator = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=False,
-                                         num_workers=num_workers, collate_fn=collate, generator=generator,
-                                         persistent_workers=num_workers > 0)
+    order = DistributedPlanSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers,
+                                         collate_fn=collate, persistent_workers=num_workers > 0)
     model = ClassMaskNet(dataset[0]['im'].shape[0], len(dataset.class_names))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses: list[float] = []
     epoch = 0
     model.train()
     while len(losses) < steps:
-        dataset.set_epoch(epoch)
+        order.set_epoch(epoch)
         for batch in loader:
             loss = nn.functional.cross_entropy(model(batch['im']), batch['mask'])
             optimizer.zero_grad()
