@@ -14,6 +14,7 @@ half-open window ``[x0, x1) × [y0, y1)`` and 0 otherwise.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -130,6 +131,7 @@ class BoxIndex:
             raise ValueError('image ids must be unique')
         dsize = np.asarray(image_dsize, dtype=float).reshape(-1, 2)
         self.ltrb = np.ascontiguousarray(np.asarray(ltrb, dtype=float).reshape(-1, 4))
+        self._slot_of = {gid: slot for slot, gid in enumerate(self.image_ids.tolist())}
         box_slot = self.slots_of(np.asarray(box_gids, dtype=np.int64).reshape(-1))
         self.box_slot = box_slot
         n_img = len(self.image_ids)
@@ -196,19 +198,28 @@ class BoxIndex:
             raise KeyError(bad[0] if bad else gids)
         return self._sorted_slot[pos]
 
+    def slot(self, gid: int) -> int:
+        """Row of one image id (KeyError for unknown ids)."""
+        return self._slot_of[gid]
+
     def candidates(self, slot: int, window: Sequence[float]) -> np.ndarray:
         """Sorted box rows whose cells meet the window (a superset of the overlaps)."""
         x0, y0, x1, y1 = (float(v) for v in window)
-        cell = self.cell[slot]
-        ncx = self.ncx[slot]
-        cx0, cx1 = _cell_span(np.array(x0), np.array(x1), cell, ncx)
-        cy0, cy1 = _cell_span(np.array(y0), np.array(y1), cell, self.ncy[slot])
-        base = self.cell_base[slot]
+        cell = float(self.cell[slot])
+        ncx = int(self.ncx[slot])
+        top_x, top_y = ncx - 1, int(self.ncy[slot]) - 1
+        cx0 = min(max(math.floor(x0 / cell), 0), top_x)
+        cx1 = min(max(math.ceil(x1 / cell) - 1, math.floor(x0 / cell), 0), top_x)
+        cy0 = min(max(math.floor(y0 / cell), 0), top_y)
+        cy1 = min(max(math.ceil(y1 / cell) - 1, math.floor(y0 / cell), 0), top_y)
+        base = int(self.cell_base[slot])
         starts = self.cell_start
         parts = [self.cell_items[starts[row + cx0]:starts[row + cx1 + 1]]
                  for row in range(base + cy0 * ncx, base + cy1 * ncx + 1, ncx)]
-        parts.append(self.large_items[self.large_start[slot]:self.large_start[slot + 1]])
-        rows = np.concatenate(parts)
+        lo, hi = self.large_start[slot], self.large_start[slot + 1]
+        if hi > lo:
+            parts.append(self.large_items[lo:hi])
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return np.unique(rows)
 
     def query(self, gid: int, window: Sequence[float], thresh: float = 0.0):
@@ -230,8 +241,7 @@ class BoxIndex:
         frac : ndarray of float
             Their visible fractions.
         """
-        slot = int(self.slots_of(np.array([gid]))[0])
-        rows = self.candidates(slot, window)
+        rows = self.candidates(self._slot_of[gid], window)
         frac = visible_fraction(self.ltrb[rows], window)
         keep = frac > thresh
         return rows[keep], frac[keep]

@@ -197,21 +197,12 @@ class CocoRegions:
                       f'{self._index.nbytes / 2 ** 20:.1f} MiB')
         return self._index
 
-    def _image_dsize(self, gid: int) -> tuple[float, float]:
-        slot = self._slot(gid)
-        w, h = self.table['image_dsize'][slot]
-        return float(w), float(h)
-
-    def _slot(self, gid: int) -> int:
-        try:
-            return int(self.isect_index.slots_of(np.array([gid]))[0])
-        except KeyError:
-            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
-
     def _query(self, gid: int, box: Any, visible_thresh: float = 0.0):
         """``(rows, fractions)`` of the boxes of ``gid`` visible more than ``visible_thresh`` in ``box``."""
-        self._slot(gid)
-        return self.isect_index.query(gid, _as_ltrb(box), visible_thresh)
+        try:
+            return self.isect_index.query(gid, _as_ltrb(box), visible_thresh)
+        except KeyError:
+            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
 
     def overlapping_aids(self, gid: int, box: Any, visible_thresh: float = 0.0) -> list[int]:
         """Annotations of image ``gid`` whose visible fraction inside ``box`` is ``> visible_thresh``.
