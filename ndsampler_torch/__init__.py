@@ -16,6 +16,7 @@ from ._distributed import DistributedPlanSampler
 from ._index import PlanIndex
 from ._plans import (PLAN_NAMES, BalancedPlan, GridPlan, NegativePlan, Plan, PositivePlan, RandomWindowPlan,
                      make_plan)
+from ._stack_dataset import StackDataset
 from ._synthetic import SyntheticSampler
 from ._train import ClassMaskNet, demo_train
 from ._transforms import RandomHorizontalFlip
@@ -23,5 +24,5 @@ from ._transforms import RandomHorizontalFlip
 __all__ = [
     'SamplerDataset', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler', 'PlanIndex',
     'Plan', 'RandomWindowPlan', 'PositivePlan', 'NegativePlan', 'BalancedPlan', 'GridPlan', 'make_plan',
-    'PLAN_NAMES', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet', 'demo_train',
+    'PLAN_NAMES', 'StackDataset', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet', 'demo_train',
 ]
