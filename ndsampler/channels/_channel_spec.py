@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import numbers
 import re
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -267,17 +268,17 @@ class FusedChannelSpec(SpecBase):
         return [positions.get(band) for band in _other_bands(other)]
 
     def __getitem__(self, index: Union[int, slice, Sequence[int]]) -> 'FusedChannelSpec':
-        """Bands by position: an int, a slice or a list of ints gives a (normalized) spec."""
+        """Bands by position: an int, a slice or a sequence of ints gives a (normalized) spec."""
         if isinstance(index, slice):
             return self._from_bands(self._bands[index])
-        if isinstance(index, (list, tuple)):
-            return self._from_bands(tuple(self._bands[i] for i in index))
-        return self._from_bands((self._bands[index],))
+        if isinstance(index, numbers.Integral):
+            return self._from_bands((self._bands[index],))
+        return self._from_bands(tuple(self._bands[i] for i in index))
 
     def __contains__(self, key: Any) -> bool:
         """A band name, or a spec whose bands are all in ``self``."""
         members = self.as_set()
-        if key in members:
+        if type(key) is str and key in members:
             return True
         try:
             return members.issuperset(_other_bands(key))

@@ -1,6 +1,7 @@
 """FusedChannelSpec and ChannelSpec: coercion, normalize / concise, lookup, set algebra, value semantics."""
 import pickle
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,6 +86,7 @@ def test_fused_indexing():
     assert spec[-1].spec == 'c'
     assert spec[1:3].spec == 'b.0|b.1'
     assert spec[[4, 0]].spec == 'c|a'
+    assert spec[np.array([1, 2])].spec == 'b.0|b.1' and spec[np.int64(0)].spec == 'a'
     with pytest.raises(IndexError):
         spec[5]
     assert spec.index('b.2') == 3
@@ -101,6 +103,7 @@ def test_fused_membership():
     assert 'r|b' in spec and 'flow:2' in spec and FCS('g|flow.0') in spec
     assert 'r|gray' not in spec
     assert 'r,g' in spec  # streams are flattened
+    assert ['r', 'g'] in spec and ['r', 'x'] not in spec
     assert 'bad||spec' not in spec and None not in spec
 
 
