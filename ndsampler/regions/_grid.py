@@ -17,7 +17,7 @@ import numpy as np
 from ndsampler.errors import InvalidOptionError
 from ndsampler.geometry import affine_of, warp_box, window_from_center
 from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
-from ndsampler.regions._index import union_coverage, visible_fraction
+from ndsampler.regions._index import expand_counts, union_coverage, visible_fraction
 
 __all__ = ['new_sample_grid', 'TASKS']
 
@@ -175,9 +175,7 @@ class _GridBuilder:
             last = np.clip(np.ceil(ltrb[:, hi_col] / stride), 0, n - 1).astype(np.int64)
             spans.append((first, last - first + 1))
         (ky0, nky), (kx0, nkx) = spans
-        reps = nky * nkx
-        pair = np.repeat(np.arange(len(rows)), reps)
-        within = np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+        pair, within = expand_counts(nky * nkx)
         ky = ky0[pair] + within // nkx[pair]
         kx = kx0[pair] + within % nkx[pair]
         windows = np.stack([xs[kx], ys[ky], xs[kx] + dims[1], ys[ky] + dims[0]], axis=1)

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ['BoxIndex', 'visible_fraction', 'union_coverage', 'LARGE_SPAN']
+__all__ = ['BoxIndex', 'visible_fraction', 'union_coverage', 'expand_counts', 'LARGE_SPAN']
 
 #: A box covering more cells than this is kept in its image's "large" list.
 LARGE_SPAN = 64
@@ -88,6 +88,20 @@ def union_coverage(ltrb: np.ndarray, window: Sequence[float]) -> float:
         covered[a:b, c:d] = True
     cell_area = np.outer(np.diff(ys), np.diff(xs))
     return float(cell_area[covered].sum() / area)
+
+
+def expand_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, within)``: item ``i`` repeated ``counts[i]`` times, and ``0 .. counts[i]-1`` for each.
+
+    Example
+    -------
+    >>> [a.tolist() for a in expand_counts(np.array([2, 0, 3]))]
+    [[0, 0, 2, 2, 2], [0, 1, 0, 1, 2]]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    within = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, within
 
 
 def _cell_span(lo: np.ndarray, hi: np.ndarray, cell: np.ndarray, ncell: np.ndarray):
@@ -170,9 +184,8 @@ class BoxIndex:
         large = span > LARGE_SPAN
         small = np.flatnonzero(~large)
         # expand each small box into its (box, cell) pairs
-        reps = span[small]
-        pair_box = np.repeat(small, reps)
-        within = np.arange(len(pair_box)) - np.repeat(np.cumsum(reps) - reps, reps)
+        owner, within = expand_counts(span[small])
+        pair_box = small[owner]
         pnx = nx[pair_box]
         pair_cell = (self.cell_base[box_slot[pair_box]]
                      + (y0[pair_box] + within // pnx) * bncx[pair_box]
