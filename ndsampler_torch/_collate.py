@@ -40,7 +40,10 @@ def collate(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _collate_values(key: str, values: list[Any]) -> Any:
     first = values[0]
     if isinstance(first, torch.Tensor):
-        if key in PER_SAMPLE_KEYS or any(v.shape != first.shape for v in values):
+        if key in PER_SAMPLE_KEYS:
+            # views of one storage: a worker ships one shared buffer, not one per sample
+            return list(torch.cat(values).split([len(v) for v in values]))
+        if any(v.shape != first.shape for v in values):
             return values
         return torch.stack(values)
     if isinstance(first, (bool, int, float)):
