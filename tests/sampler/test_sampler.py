@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from ndsampler.geometry import warp_box
 from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError
 from ndsampler.sampler import CocoSampler
 
@@ -197,24 +198,25 @@ def test_xarray_finalize_dtype(vid_sampler, raster_sampler):
     assert cast.dtype == np.float32
 
 
-def test_native_scale_parts(multisensor, tmp_path):
-    sampler = CocoSampler(multisensor, workdir=tmp_path)
-    gid = sampler.image_ids[0]
-    window = (slice(0, 60), slice(0, 90))
-    sample = sampler.load_sample({'gid': gid, 'space_slice': window, 'use_native_scale': True}, with_annots=False)
+def test_native_scale_parts(msi_video, tmp_path):
+    sampler = CocoSampler(msi_video, workdir=tmp_path)
+    window = (slice(6, 36), slice(12, 72))
+    sample = sampler.load_sample({'gid': 1, 'space_slice': window, 'use_native_scale': True}, with_annots=False)
     parts = sample['im']
     warps = sample['params']['native_warps']
-    assert len(parts) == len(warps) > 1
+    assert [p.shape for p in parts] == [(30, 60, 3), (10, 20, 1), (15, 30, 1)]
     for part, warp in zip(parts, warps):
-        sx, sy = np.linalg.norm(warp.matrix[:2, :2], axis=0)
-        assert part.shape[0] * sy == pytest.approx(60, abs=sy) and part.shape[1] * sx == pytest.approx(90, abs=sx)
-    sizes = {part.shape[:2] for part in parts}
-    assert len(sizes) > 1
-    realigned = sampler.load_sample({'gid': gid, 'space_slice': window, 'use_native_scale': True,
+        x0, y0, x1, y1 = warp_box([0, 0, part.shape[1], part.shape[0]], warp).data[0]
+        assert (x0, y0, x1, y1) == pytest.approx((0, 0, 60, 30))
+    full = sampler.load_sample({'gid': 1, 'space_slice': window}, with_annots=False)['im']
+    np.testing.assert_array_equal(parts[0], full[..., :3])
+    b1 = np.asarray(kwimage.imread(msi_video.imgs[1]['auxiliary'][1]['file_name']))
+    np.testing.assert_array_equal(parts[1], b1.reshape(20, 30, 1)[2:12, 4:24])
+    realigned = sampler.load_sample({'gid': 1, 'space_slice': window, 'use_native_scale': True,
                                      'realign_native': True}, with_annots=False)['im']
-    assert len(realigned) == 1 and realigned[0].shape[-1] == sum(p.shape[-1] for p in parts)
+    assert len(realigned) == 1 and realigned[0].shape == (30, 60, 5)
     video = sampler.load_sample({'vidid': 1, 'space_slice': window, 'use_native_scale': True}, with_annots=False)
-    assert len(video['im']) == len(sampler._index.video_gids(1))
+    assert len(video['im']) == 2 and [p.shape for p in video['im'][1]] == [p.shape for p in parts]
 
 
 def test_public_surface(shapes_sampler, shapes8):
@@ -233,8 +235,10 @@ def test_public_surface(shapes_sampler, shapes8):
     annots = s.load_target_annots({'gid': 1})
     assert sorted(annots['aids'].tolist()) == sorted(shapes8.gid_to_aids[1])
     assert s.load_positive(0)['im'].ndim == 3
-    assert s.load_negative(0, rng=0)['im'].ndim == 3
-    assert s.load_item(0)['im'].ndim == 3
+    assert s.load_negative(rng=0)['im'].ndim == 3
+    s.preselect(n_pos=4, n_neg=2, rng=0)
+    assert len(s.load_negative(1)['annots']['aids']) == 0
+    assert s.load_item(0)['im'].ndim == 3 and s.load_item(len(s) - 1)['im'].ndim == 3
     pos = s.load_positive(0, target={'window_dims': (20, 24)}, pad=2)
     assert pos['im'].shape == (24, 28, 3)
 
