@@ -14,10 +14,11 @@ from ndsampler.backends import (HASHID_MODES, Backend, NoneBackend, coerce_backe
                                 is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
-from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
+from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, get_reader
 from ndsampler.errors import ImageReadError, InvalidOptionError, UnknownIdError
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
+from ndsampler.geometry import clip_slices, normalize_slices
 
 __all__ = ['Frames', 'STATE_ORDER']
 
@@ -214,16 +215,23 @@ class Frames(abc.ABC):
             parts.append(node)
         if not parts:  # none of the requested channels is in this image
             return DelayedNans(dsize, want)
-        tree = DelayedChannelConcat(parts, dsize=dsize)
-        return tree if want is None else tree.take_channels(want)
+        if want is None:
+            return parts[0] if len(parts) == 1 else DelayedChannelConcat(parts, dsize=dsize)
+        return DelayedChannelConcat(parts, dsize=dsize).take_channels(want)
 
     def load_region(self, image_id: Any, region: Optional[Slices] = None,
                     channels: ChannelsLike = None) -> np.ndarray:
         """Pixels ``(h, w, c)`` of a ``(slice_y, slice_x)`` window in image space (None: whole image)."""
         tree = self.load_delayed(image_id, channels)
-        if region is not None:
-            tree = tree.crop(tuple(region))
-        return tree.finalize()
+        if region is None:
+            return tree.finalize()
+        if isinstance(tree, DelayedLoad):
+            # One aligned, unquantized asset: read the clipped window straight from the pooled reader.
+            w, h = tree.dsize
+            slices = clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
+            out = get_reader(tree.fpath).read(slices)
+            return out if out.flags.writeable else out.copy()
+        return tree.crop(tuple(region)).finalize()
 
     def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True) -> np.ndarray:
         """The whole image ``(H, W, C)``; ``cache=False`` reads the sources, bypassing the cache."""

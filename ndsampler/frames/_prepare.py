@@ -47,7 +47,8 @@ def convert_one(task: PrepareTask) -> TaskResult:
 def run_tasks(tasks: List[PrepareTask], workers: int = 0, executor: Optional[Executor] = None,
               progress: bool = True) -> Iterable[TaskResult]:
     """Yield results as tasks finish: inline, on a process pool of ``workers``, or on ``executor``."""
-    prog_kw = dict(total=len(tasks), desc='prepare frames', stream=sys.stderr, enabled=progress, verbose=1)
+    prog_kw = dict(total=len(tasks), desc='prepare frames', stream=sys.stderr, enabled=progress,
+                   verbose=1 if progress else 0)
     if executor is None and workers <= 0:
         yield from ub.ProgIter(map(convert_one, tasks), **prog_kw)
         return
