@@ -1,0 +1,60 @@
+"""``ndsampler prepare``: fill the frame cache of a dataset (thin over ``CocoFrames.prepare``)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+import scriptconfig as scfg
+
+from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_ids
+from ndsampler.frames import STATE_ORDER, CocoFrames
+
+__all__ = ['PrepareCLI', 'cache_report']
+
+
+def cache_report(frames: CocoFrames, image_ids: Optional[Sequence[Any]] = None) -> Dict[str, List[Any]]:
+    """Image ids per cache state (see :data:`ndsampler.frames.STATE_ORDER`) without converting anything.
+
+    ``cached`` images would be left alone, ``missing`` / ``stale`` / ``corrupt`` ones converted,
+    ``no_source`` ones would fail.
+    """
+    status = frames.status(image_ids)
+    report: Dict[str, List[Any]] = {state: [] for state in STATE_ORDER}
+    for gid, state in status.items():
+        report[state].append(gid)
+    return report
+
+
+class PrepareCLI(CommandConfig):
+    """Convert every image of a kwcoco dataset into the frame cache (resumable, parallel).
+
+    Prints a progress bar and a summary table (converted, already present, failed, bytes,
+    seconds); exits non-zero when any image failed. Running it again converts only what is
+    missing, stale or corrupt.
+    """
+
+    __command__ = 'prepare'
+    dataset = scfg.Value(None, type=str, position=1, help='path of the kwcoco dataset file')
+    workdir = scfg.Value(None, type=str, help='cache root (the cache goes in <workdir>/_cache/frames); default: the dataset folder')
+    backend = scfg.Value('cog', type=str, help='cache format: cog | npy')
+    workers = scfg.Value(0, type=int, help='worker processes (0: convert in this process)')
+    dry_run = scfg.Value(False, isflag=True, help='only report what would be converted')
+    image_ids = scfg.Value(None, type=str, nargs='+', help='prepare only these image ids (space or comma separated)')
+
+    def execute(self) -> int:
+        dset = load_dataset(self.dataset)
+        frames = CocoFrames(dset, workdir=self.workdir, backend=parse_backend(self.backend, ('cog', 'npy')))
+        ids = parse_ids(self.image_ids, frames.image_ids)
+        if self.dry_run:
+            report = cache_report(frames, ids)
+            verbs = {'cached': 'already present', 'missing': 'to convert (missing)', 'stale': 'to convert (stale)',
+                     'corrupt': 'to convert (corrupt)', 'no_source': 'would fail (no source)'}
+            print(f'prepare frames (backend={frames.backend.name}, dry run) in {frames.cache_dpath}')
+            print(format_table([(verbs[state], len(gids)) for state, gids in report.items()]))
+            for gid in report['no_source']:
+                print(f'  image {gid!r}: source file missing')
+            return 1 if report['no_source'] else 0
+        summary = frames.prepare(ids, workers=max(int(self.workers), 0))
+        print(summary)
+        print(f'cache: {frames.cache_dpath}')
+        return 0 if summary.ok else 1
+

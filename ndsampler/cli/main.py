@@ -1,0 +1,42 @@
+"""The ``ndsampler`` command: one scriptconfig ModalCLI over the subcommands.
+
+Example
+-------
+>>> from ndsampler.cli.main import main
+>>> main(['--version'])  # doctest: +ELLIPSIS
+0...
+"""
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+import scriptconfig as scfg
+
+import ndsampler
+from ndsampler.cli._info import InfoCLI
+from ndsampler.cli._prepare import PrepareCLI
+
+__all__ = ['NdsamplerCLI', 'main']
+
+
+class NdsamplerCLI(scfg.ModalCLI):
+    """Prepare, inspect, look at and benchmark window sampling over kwcoco datasets; ``demo`` runs it all."""
+
+    __prog__ = 'ndsampler'
+    __version__ = ndsampler.__version__
+    prepare = PrepareCLI
+    info = InfoCLI
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``ndsampler`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
+
+    Bad syntax exits with argparse's status 2; a failing subcommand prints
+    ``ndsampler <cmd>: error: <message>`` to stderr and returns 1.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return int(NdsamplerCLI.main(argv=argv, autocomplete=False) or 0)
+    except SystemExit as ex:
+        return ex.code if isinstance(ex.code, int) else (0 if ex.code is None else 1)
