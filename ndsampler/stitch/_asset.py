@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import cv2
 import numpy as np
+import rasterio
 
 from ndsampler.errors import StitchingError
 from ndsampler.io import atomic_write, write_cog
@@ -20,6 +21,8 @@ from ndsampler.stitch._quantize import apply_quantization, quantization_for, val
 
 __all__ = ['PROB_FORMATS', 'write_result']
 
+#: GDAL block cache while writing a result (bytes).
+GDAL_CACHE_BYTES = 128 * 2 ** 20
 #: Output formats and the integer dtype each quantizes to.
 PROB_FORMATS = {'cog': np.int16, 'tif': np.int16, 'png': np.uint8}
 
@@ -109,7 +112,9 @@ def write_result(
     tags = dict(tags or {})
     if quantization is not None:
         tags['quantization'] = json.dumps(quantization)
-    write_cog(fpath, source, blocksize=blocksize, compress=compress,
-              overviews='auto' if prob_format == 'cog' else 0,
-              nodata=quantization['nodata'] if quantization else float('nan'), tags=tags)
+    # GDAL's block cache defaults to 5% of RAM; cap it so huge outputs are written in bounded memory
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        write_cog(fpath, source, blocksize=blocksize, compress=compress,
+                  overviews='auto' if prob_format == 'cog' else 0,
+                  nodata=quantization['nodata'] if quantization else float('nan'), tags=tags)
     return quantization

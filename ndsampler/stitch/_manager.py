@@ -320,10 +320,6 @@ class CocoStitchingManager:
         ext = '.png' if self.prob_format == 'png' else '.tif'
         return self.prob_dpath / f'{stem}_{self.suffix_code}{ext}'
 
-    def _check_target(self, gid: int, fpath: Path, overwrite: bool) -> None:
-        if fpath.exists() and not overwrite:
-            raise StitchingError(f'asset {fpath} already exists for image id {gid}; pass overwrite=True to replace it')
-
     def submit_finalize_image(self, gid: int, overwrite: bool | None = None) -> None:
         """Finalize image ``gid`` in the writer queue; errors surface in :meth:`flush_images`."""
         with self._lock:
@@ -373,9 +369,11 @@ class CocoStitchingManager:
     def _finalize(self, gid: int, overwrite: bool | None) -> dict[str, Any]:
         overwrite = self.overwrite if overwrite is None else overwrite
         fpath = self.asset_fpath(gid)
+        if self.write_probs and fpath.exists() and not overwrite:
+            with self._lock:
+                self._finalizing.discard(gid)  # the canvas is kept: finalize again with overwrite=True
+            raise StitchingError(f'asset {fpath} already exists for image id {gid}; pass overwrite=True to replace it')
         try:
-            if self.write_probs:
-                self._check_target(gid, fpath, overwrite)
             with self._lock:
                 stitcher = self._stitchers.pop(gid)
                 asset_from_stitch = self._scales.pop(gid)

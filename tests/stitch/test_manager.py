@@ -209,6 +209,10 @@ def test_existing_asset_needs_overwrite(tmp_path):
         if value == 2.0:
             with pytest.raises(StitchingError, match='overwrite=True'):
                 mgr.finalize_image(1)
+            assert mgr.managed_image_ids() == [1]  # the canvas survives the refusal
+            assert (_read_asset(dset, dset.imgs[1]['assets'][0]) == 1.0).all()
+            mgr.finalize_image(1, overwrite=True)
+            assert (_read_asset(dset, dset.imgs[1]['assets'][0]) == 2.0).all()
         else:
             mgr.finalize_image(1)
     assets = dset.imgs[1]['assets']
