@@ -1,6 +1,7 @@
 """CocoSampler: ndsampler-0.8-compatible windows with their annotations."""
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Iterable, Sequence
 
@@ -173,8 +174,9 @@ class CocoSampler(ub.NiceRepr):
     def hashid(self) -> str:
         """Identifies the dataset's content and the backend (computed on first use)."""
         if self._hashid is None:
-            dset_hashid = self.dset.hashid or self.dset._build_hashid(hash_pixels=False)
-            self._hashid = ub.hash_data([dset_hashid, self.backend], base='hex')[:32]
+            # kwcoco's own hash fails on pathlib.Path file names (an ndsampler 0.8 bug): hash the JSON
+            content = self.dset.hashid or json.dumps(self.dset.dataset, default=str, sort_keys=True)
+            self._hashid = ub.hash_data([content, repr(self.backend)], base='hex')[:32]
         return self._hashid
 
     # ---- region pools --------------------------------------------------
