@@ -14,8 +14,10 @@ from typing import Optional, Sequence
 import scriptconfig as scfg
 
 import ndsampler
+from ndsampler.cli._bench import BenchCLI
 from ndsampler.cli._info import InfoCLI
 from ndsampler.cli._prepare import PrepareCLI
+from ndsampler.cli._show import ShowCLI
 
 __all__ = ['NdsamplerCLI', 'main']
 
@@ -27,6 +29,8 @@ class NdsamplerCLI(scfg.ModalCLI):
     __version__ = ndsampler.__version__
     prepare = PrepareCLI
     info = InfoCLI
+    show = ShowCLI
+    bench = BenchCLI
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
