@@ -7,7 +7,6 @@ import kwimage
 import numpy as np
 
 from ndsampler.errors import InvalidOptionError
-from ndsampler.geometry import warp_box
 from ndsampler.sampler._index import DatasetIndex
 
 __all__ = ['parse_with_annots', 'frame_detections', 'render_class_mask', 'ANNOT_KINDS']
@@ -64,7 +63,7 @@ def _keypoints(ann: dict[str, Any], index: DatasetIndex, kp_classes):
 
 
 def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
-                     sample_tlbr: kwimage.Boxes, tf_img_to_abs: kwimage.Affine, kinds: frozenset[str],
+                     window_img: kwimage.Boxes, kinds: frozenset[str],
                      classes, kp_classes, rel_frame_index: int, visible_thresh: float = 0.0,
                      annot_ids: Sequence[int] | None = None) -> kwimage.Detections:
     """The annotations of one frame that are visible in the sample, in sample coordinates.
@@ -79,10 +78,8 @@ def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_re
         The frame's image id (None for a padded frame: no annotations).
     tf_img_to_rel : kwimage.Affine
         Image pixels -> sample pixels (the same affine the pixels went through).
-    sample_tlbr : kwimage.Boxes
-        The sampled window in image / video coordinates.
-    tf_img_to_abs : kwimage.Affine
-        Image pixels -> the space ``sample_tlbr`` lives in.
+    window_img : kwimage.Boxes
+        The sampled window in this image's pixel coordinates.
     kinds : frozenset[str]
         From :func:`parse_with_annots`.
     classes, kp_classes
@@ -106,7 +103,6 @@ def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_re
     else:
         annots = index.image_annots(gid)
         if annot_ids is None:
-            window_img = warp_box(sample_tlbr, tf_img_to_abs.inv())
             rows = annots.rows(regions.overlapping_aids(gid, window_img, visible_thresh=visible_thresh))
         else:
             wanted = np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids)

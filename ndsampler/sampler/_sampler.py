@@ -6,13 +6,13 @@ import os
 from typing import Any, Iterable, Sequence
 
 import kwcoco
-import kwimage
 import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
 from ndsampler.errors import InvalidOptionError, UnknownIdError
 from ndsampler.frames import CocoFrames
+from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
 from ndsampler.sampler._annots import frame_detections, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
@@ -307,9 +307,11 @@ class CocoSampler(ub.NiceRepr):
         is_video = tr.get('vidid') is not None
         frame_dets = []
         for rel_idx, (gid, warp) in enumerate(zip(tr['frame_gids'], params['frame_warps'])):
-            tf_img_to_abs = self._index.warp_img_to_vid(gid) if (is_video and gid is not None) else kwimage.Affine.eye()
+            window_img = params['sample_tlbr']
+            if is_video and gid is not None and not is_identity(self._index.warp_img_to_vid(gid)):
+                window_img = warp_box(window_img, self._index.warp_img_to_vid(gid).inv())
             frame_dets.append(frame_detections(
-                self._index, self.regions, gid, warp, params['sample_tlbr'], tf_img_to_abs, kinds, self.classes,
+                self._index, self.regions, gid, warp, window_img, kinds, self.classes,
                 self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
         annots = {
             'frame_dets': frame_dets,
