@@ -10,7 +10,7 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
-from ndsampler.errors import InvalidOptionError, UnknownIdError
+from ndsampler.errors import InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
@@ -61,7 +61,6 @@ class CocoSampler(ub.NiceRepr):
         self.frames = None
         self.regions = None
         self._index = DatasetIndex(dset)
-        self._classes = None
         self._kp_classes = None
         self._hashid = None
         if autoinit:
@@ -107,10 +106,8 @@ class CocoSampler(ub.NiceRepr):
     # ---- classes -------------------------------------------------------
     @property
     def classes(self) -> kwcoco.CategoryTree:
-        """The category tree (built once)."""
-        if self._classes is None:
-            self._classes = self.dset.object_categories()
-        return self._classes
+        """The category tree (the regions' one)."""
+        return self.regions.classes
 
     @property
     def catgraph(self) -> kwcoco.CategoryTree:
@@ -126,17 +123,11 @@ class CocoSampler(ub.NiceRepr):
 
     def lookup_class_name(self, class_id: int) -> str:
         """The name of a category id."""
-        try:
-            return self.dset.index.cats[class_id]['name']
-        except KeyError:
-            raise UnknownIdError(f'unknown category id {class_id!r}; known: {sorted(self.dset.index.cats)!r}') from None
+        return self.regions.lookup_class_name(class_id)
 
     def lookup_class_id(self, class_name: str) -> int:
         """The id of a category name."""
-        try:
-            return self.dset.index.name_to_cat[class_name]['id']
-        except KeyError:
-            raise UnknownIdError(f'unknown category name {class_name!r}; known: {sorted(self.dset.index.name_to_cat)!r}') from None
+        return self.regions.lookup_class_id(class_name)
 
     # ---- sizes ---------------------------------------------------------
     @property
@@ -152,23 +143,23 @@ class CocoSampler(ub.NiceRepr):
 
     @property
     def n_annots(self) -> int:
-        return len(self.dset.index.anns)
+        return self.regions.n_annots
 
     @property
     def n_images(self) -> int:
-        return len(self.dset.index.imgs)
+        return self.regions.n_images
 
     @property
     def n_categories(self) -> int:
-        return len(self.dset.index.cats)
+        return self.regions.n_categories
 
     @property
     def class_ids(self) -> list[int]:
-        return list(self.dset.index.cats)
+        return self.regions.class_ids
 
     @property
     def image_ids(self) -> list[int]:
-        return list(self.dset.index.imgs)
+        return self.regions.image_ids
 
     @property
     def hashid(self) -> str:
