@@ -15,6 +15,7 @@ import scriptconfig as scfg
 
 import ndsampler
 from ndsampler.cli._bench import BenchCLI
+from ndsampler.cli._demo import DemoCLI
 from ndsampler.cli._info import InfoCLI
 from ndsampler.cli._prepare import PrepareCLI
 from ndsampler.cli._show import ShowCLI
@@ -31,6 +32,7 @@ class NdsamplerCLI(scfg.ModalCLI):
     info = InfoCLI
     show = ShowCLI
     bench = BenchCLI
+    demo = DemoCLI
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -81,7 +81,7 @@ def demo_images(dpath: PathLike, num_images: int = 4, dsize: DSize = (2048, 2048
     dset = kwcoco.CocoDataset()
     dset.fpath = os.path.join(bundle, 'images.kwcoco.json')
     names = list(SHAPE_CATEGORIES)
-    cids = {name: dset.add_category(name, supercategory='shape') for name in names}
+    cids = {name: dset.add_category(name) for name in names}
     max_radius = min(float(radius_range[1]), min(w, h) / 4)
     min_radius = min(float(radius_range[0]), max_radius)
     for index in range(1, num_images + 1):
