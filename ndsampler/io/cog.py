@@ -20,6 +20,7 @@ __all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'LOSSLESS_COMPRESSIONS']
 #: Compressions the GDAL COG driver accepts (JPEG and WEBP are lossy).
 COG_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS', 'JPEG', 'WEBP', 'LERC')
 LOSSLESS_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS')
+_LEVEL_RANGES = {'ZSTD': (1, 22), 'DEFLATE': (1, 12), 'LZMA': (0, 9)}
 _OVERVIEW_RESAMPLING = ('NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'LANCZOS', 'MODE', 'RMS')
 
 
@@ -41,6 +42,7 @@ def write_cog(
     overview_resampling: str = 'AVERAGE',
     nodata: float | None = None,
     tags: dict[str, Any] | None = None,
+    level: int | None = None,
 ) -> Path:
     """Write an (H, W) or (H, W, C) array as a Cloud-Optimized GeoTIFF, atomically.
 
@@ -63,6 +65,10 @@ def write_cog(
         Recorded nodata value.
     tags : dict | None
         Extra metadata written as GDAL tags.
+    level : int | None
+        Compression effort for ZSTD (1-22), DEFLATE (1-12) or LZMA (0-9); ``None``
+        keeps GDAL's default. Low levels write several times faster for a few
+        percent more bytes.
 
     Returns
     -------
@@ -100,6 +106,13 @@ def write_cog(
     }
     if compress in ('ZSTD', 'DEFLATE', 'LZW', 'LZMA'):
         options['PREDICTOR'] = 'YES'
+    if level is not None:
+        lo, hi = _LEVEL_RANGES.get(compress, (None, None))
+        if lo is None:
+            raise InvalidOptionError('level', level, f'no level for compress={compress!r}; only for {sorted(_LEVEL_RANGES)}')
+        if not isinstance(level, (int, np.integer)) or not lo <= level <= hi:
+            raise InvalidOptionError('level', level, f'an int in [{lo}, {hi}] for compress={compress!r}')
+        options['LEVEL'] = int(level)
     if overviews == 'auto':
         options['OVERVIEWS'] = 'AUTO'
     elif isinstance(overviews, (int, np.integer)) and overviews >= 0:

@@ -88,6 +88,10 @@ def test_write_cog_rejects_bad_options(tmp_path):
         write_cog(tmp_path / 'a.tif', data, compress='zip')
     with pytest.raises(ValueError, match='blocksize'):
         write_cog(tmp_path / 'a.tif', data, blocksize=100)
+    with pytest.raises(ValueError, match='level'):
+        write_cog(tmp_path / 'a.tif', data, compress='LZW', level=3)
+    with pytest.raises(ValueError, match='level'):
+        write_cog(tmp_path / 'a.tif', data, compress='ZSTD', level=40)
     with pytest.raises(ValueError, match='overviews'):
         write_cog(tmp_path / 'a.tif', data, overviews=-1)
     assert not list(tmp_path.iterdir())
@@ -103,3 +107,11 @@ def test_is_cog_distinguishes_plain_tiff(tmp_path):
     (tmp_path / 'junk.tif').write_bytes(b'not a tiff at all')
     with pytest.raises(errors.ImageReadError):
         is_cog(tmp_path / 'junk.tif')
+
+
+@pytest.mark.parametrize('compress,level', [('ZSTD', 1), ('DEFLATE', 1), ('ZSTD', 15)])
+def test_write_cog_level_is_lossless(tmp_path, compress, level):
+    data = np.random.default_rng(1).integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    fpath = write_cog(tmp_path / 'a.tif', data, compress=compress, level=level)
+    with rasterio.open(fpath) as src:
+        np.testing.assert_array_equal(src.read().transpose(1, 2, 0), data)
