@@ -13,7 +13,7 @@ from ndsampler.cli._common import CommandConfig, format_table, load_dataset, par
 from ndsampler.cli._prepare import cache_report
 from ndsampler.frames import CocoFrames
 
-__all__ = ['InfoCLI', 'dataset_info']
+__all__ = ['InfoCLI', 'dataset_info', 'format_info']
 
 #: Cache states that name their images in the report (something to fix).
 _PROBLEM_STATES = ('stale', 'corrupt', 'no_source')
