@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import kwimage
 import numpy as np
