@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -177,6 +177,16 @@ class CocoRegions:
             'image_dsize': dsize,
         }
         table['positive_rows'] = np.flatnonzero(table['is_positive'])
+        area = np.floor(dsize[:, 0]) * np.floor(dsize[:, 1])
+        # random window centres: image slot by area (numpy's choice(p=area / total), prefix sums built once)
+        cdf = np.cumsum(area / area.sum()) if area.sum() > 0 else np.zeros(0)
+        table['image_cdf'] = cdf / cdf[-1] if len(cdf) else cdf
+        # balanced positives: positive rows grouped by class index
+        pos = table['positive_rows'][table['label'][table['positive_rows']] >= 0]
+        pos_label = table['label'][pos]
+        table['class_rows'] = pos[np.argsort(pos_label, kind='stable')]
+        table['class_count'] = np.bincount(pos_label, minlength=len(self.classes.idx_to_id)).astype(np.int64)
+        table['class_start'] = np.cumsum(table['class_count']) - table['class_count']
         return table
 
     @property
@@ -354,11 +364,11 @@ class CocoRegions:
         """
         table = self.table
         dsize = table['image_dsize']
-        area = np.floor(dsize[:, 0]) * np.floor(dsize[:, 1])
-        if area.sum() <= 0:
+        cdf = table['image_cdf']
+        if len(cdf) == 0:
             raise WindowError('the dataset has no image with a positive area to sample windows from')
         dims = self._window_dims_for(num, window_dims, rng)
-        slots = rng.choice(len(area), size=num, p=area / area.sum())
+        slots = cdf.searchsorted(rng.random(num), side='right')
         px = np.floor(rng.random(num) * np.floor(dsize[slots, 0]))
         py = np.floor(rng.random(num) * np.floor(dsize[slots, 1]))
         # a window centred on the middle of pixel (px, py): low = floor(c - d / 2) exactly
@@ -435,7 +445,8 @@ class CocoRegions:
         """
         return self._one_window(window_dims, rng, None, 'random')
 
-    def get_negative(self, index: int | None = None, rng: Any = None) -> Target:
+    def get_negative(self, index: int | None = None, rng: Any = None, *,
+                     window_dims: Sequence[int] | None = None) -> Target:
         """A window with no positive annotation visible more than ``neg_thresh``.
 
         Parameters
@@ -444,9 +455,12 @@ class CocoRegions:
             Index into the preselected negatives (0-based); None draws a fresh one.
         rng : int | RandomState | Generator, optional
             Used when ``index`` is None.
+        window_dims : (h, w), optional
+            Size of a fresh window (defaults as in :meth:`get_random`); preselected
+            negatives keep the size they were drawn with.
         """
         if index is None:
-            return self._one_window(None, rng, self.neg_thresh, 'negative')
+            return self._one_window(window_dims, rng, self.neg_thresh, 'negative')
         if self._negative_pool is None:
             raise TargetError(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
         return dict(self._negative_pool[index])
@@ -520,6 +534,88 @@ class CocoRegions:
         return n_pos, len(pool)
 
     # -- balanced sampling ----------------------------------------------------------------
+    def class_probs(self, class_weights: None | str | Mapping[Any, float] = None) -> np.ndarray:
+        """The chance of each class index (``classes.idx_to_node`` order) in balanced positive draws.
+
+        Parameters
+        ----------
+        class_weights : None | 'frequency' | Mapping
+            ``None``: uniform over the classes that have positives (class-balanced).
+            ``'frequency'``: proportional to the number of positives (every positive
+            equally likely). A mapping ``{class name or category id: weight}``: relative
+            weights, unnamed classes weigh 1, classes without positives never come up.
+
+        Returns
+        -------
+        ndarray of float
+            Sums to 1, or all zeros when the dataset has no positive to draw.
+
+        Example
+        -------
+        >>> import kwcoco
+        >>> dset = kwcoco.CocoDataset()
+        >>> a, b = dset.add_category('a'), dset.add_category('b')
+        >>> gid = dset.add_image(name='x', width=50, height=50)
+        >>> for k in range(3):
+        ...     _ = dset.add_annotation(image_id=gid, category_id=a if k else b, bbox=[k, k, 5, 5])
+        >>> regions = CocoRegions(dset)
+        >>> regions.class_probs().tolist(), regions.class_probs('frequency').round(3).tolist()
+        ([0.5, 0.5], [0.667, 0.333])
+        >>> regions.class_probs({'a': 3}).tolist()
+        [0.75, 0.25]
+        """
+        counts = self.table['class_count'].astype(float)
+        if class_weights is None:
+            weights = (counts > 0).astype(float)
+        elif isinstance(class_weights, str):
+            if class_weights != 'frequency':
+                raise InvalidOptionError('class_weights', class_weights, "None, 'frequency' or a mapping class -> weight")
+            weights = counts
+        else:
+            weights = np.ones(len(counts))
+            for key, value in class_weights.items():
+                if not value >= 0:
+                    raise InvalidOptionError(f'class_weights[{key!r}]', value, 'a number >= 0')
+                cid = self.lookup_class_id(key) if isinstance(key, str) else int(key)
+                self.lookup_class_name(cid)
+                weights[self.classes.id_to_idx[cid]] = float(value)
+            weights[counts == 0] = 0.0
+        total = weights.sum()
+        if total > 0:
+            return weights / total
+        if counts.sum() > 0:
+            raise InvalidOptionError('class_weights', class_weights, 'weights giving a class with positives a weight > 0')
+        return weights
+
+    def get_balanced(self, rng: Any = None, neg_to_pos_ratio: float = 1.0, class_probs: np.ndarray | None = None, *,
+                     window_dims: Any = None, neg_window_dims: Sequence[int] | None = None,
+                     jitter: float | None = None) -> Target:
+        """One balanced draw: a negative with probability ``r / (1 + r)``, else a positive.
+
+        The positive's class follows ``class_probs`` (default :meth:`class_probs`, i.e.
+        class-balanced) and its annotation is uniform within the class. This is one draw of
+        :meth:`sample_balanced`, for callers that need one target per random generator
+        (e.g. one per ``(seed, epoch, index)`` of a torch dataset).
+
+        Parameters
+        ----------
+        rng : int | RandomState | Generator, optional
+        neg_to_pos_ratio : float
+            Expected negatives per positive (``r``).
+        class_probs : array of float, optional
+            From :meth:`class_probs` (compute it once, not per draw).
+        window_dims, jitter
+            Of a positive, as in :meth:`get_positive`.
+        neg_window_dims : (h, w), optional
+            Of a negative, as ``window_dims`` in :meth:`get_negative`.
+        """
+        rng = ensure_generator(rng)
+        if rng.random() < _negative_share(neg_to_pos_ratio):
+            return self._one_window(neg_window_dims, rng, self.neg_thresh, 'negative')
+        probs = self.class_probs() if class_probs is None else np.asarray(class_probs, dtype=float)
+        row = int(self._balanced_rows(1, probs, rng)[0])
+        return self._positive_target(row, window_dims, self.jitter if jitter is None else self._check_jitter(jitter), rng)
+
     def sample_balanced(self, num: int, neg_to_pos_ratio: float = 1.0, class_balanced: bool = True,
                         window_dims: Sequence[int] | None = None, rng: Any = None) -> list[Target]:
         """``num`` targets with balanced positives / negatives and balanced classes.
@@ -531,10 +627,9 @@ class CocoRegions:
         windows (``window_dims`` or the defaults of :meth:`get_random`).
         """
         rng = ensure_generator(rng)
-        if neg_to_pos_ratio < 0:
-            raise InvalidOptionError('neg_to_pos_ratio', neg_to_pos_ratio, 'a number >= 0')
-        is_neg = rng.random(num) < neg_to_pos_ratio / (1.0 + neg_to_pos_ratio)
-        rows = self._balanced_rows(int((~is_neg).sum()), class_balanced, rng)
+        is_neg = rng.random(num) < _negative_share(neg_to_pos_ratio)
+        probs = self.class_probs(None if class_balanced else 'frequency')
+        rows = self._balanced_rows(int((~is_neg).sum()), probs, rng)
         negs = self._sample_windows(int(is_neg.sum()), window_dims, rng, self.neg_thresh)
         if len(negs) < is_neg.sum():
             raise WindowError(f'found {len(negs)} of {int(is_neg.sum())} negatives; relax neg_thresh / ignore_thresh')
@@ -542,25 +637,31 @@ class CocoRegions:
         return [next(neg_iter) if flag else self._positive_target(int(next(pos_iter)), None, self.jitter, rng)
                 for flag in is_neg]
 
-    def _balanced_rows(self, num: int, class_balanced: bool, rng: np.random.Generator) -> np.ndarray:
+    def _balanced_rows(self, num: int, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``num`` positive rows: a class by ``probs``, then a uniform row of that class."""
         table = self.table
-        rows = table['positive_rows']
-        if num and len(rows) == 0:
+        if num == 0:
+            return table['class_rows'][:0]
+        if not probs.any():
             raise WindowError('the dataset has no positive annotations to sample')
-        if not class_balanced:
-            return rows[rng.integers(len(rows), size=num)] if num else rows[:0]
-        cids = table['category_id'][rows]
-        order = np.argsort(cids, kind='stable')
-        _, starts, counts = np.unique(cids[order], return_index=True, return_counts=True)
-        cls = rng.integers(len(counts), size=num)
-        within = np.floor(rng.random(num) * counts[cls]).astype(np.int64)
-        return rows[order[starts[cls] + within]]
+        cls = rng.choice(len(probs), size=num, p=probs)
+        within = np.floor(rng.random(num) * table['class_count'][cls]).astype(np.int64)
+        return table['class_rows'][table['class_start'][cls] + within]
 
     # -- grids ----------------------------------------------------------------------------
     def new_sample_grid(self, task: str, window_dims: Any, window_overlap: Any = 0, **kwargs) -> dict[str, Any]:
         """A sliding-window grid over every image or video; see :func:`ndsampler.regions.new_sample_grid`."""
         from ndsampler.regions._grid import new_sample_grid
         return new_sample_grid(self, task, window_dims, window_overlap, **kwargs)
+
+
+def _negative_share(neg_to_pos_ratio: float) -> float:
+    """``r / (1 + r)``: the chance of a negative for ``r`` expected negatives per positive."""
+    if not neg_to_pos_ratio >= 0:
+        raise InvalidOptionError('neg_to_pos_ratio', neg_to_pos_ratio, 'a number >= 0')
+    if math.isinf(neg_to_pos_ratio):
+        return 1.0
+    return float(neg_to_pos_ratio) / (1.0 + float(neg_to_pos_ratio))
 
 
 def _as_ltrb(box: Any) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import make_dataset
 
-from ndsampler.errors import InvalidOptionError, TargetError, WindowError
+from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
 from ndsampler.regions import CocoRegions, visible_fraction
 
@@ -164,3 +164,63 @@ def test_rng_forms_and_errors(small_dset):
     with pytest.raises(TargetError):
         CocoRegions(dset).overlapping_aids(1, [0, 0, 1, 1])
     assert regions.lookup_class_name(regions.lookup_class_id('dog')) == 'dog'
+
+
+def _two_class_regions(**kwargs):
+    dset = kwcoco.CocoDataset()
+    common, rare = dset.add_category('common'), dset.add_category('rare')
+    dset.add_category('unused')
+    gid = dset.add_image(name='a', width=2000, height=2000)
+    for k in range(90):
+        dset.add_annotation(image_id=gid, category_id=common, bbox=[10 * k, 10, 5, 5])
+    for k in range(10):
+        dset.add_annotation(image_id=gid, category_id=rare, bbox=[10 * k, 30, 5, 5])
+    return CocoRegions(dset, **kwargs), rare
+
+
+def test_class_probs_weights_and_errors():
+    regions, rare = _two_class_regions()
+    assert regions.class_probs().tolist() == [0.5, 0.5, 0.0]
+    assert np.allclose(regions.class_probs('frequency'), [0.9, 0.1, 0.0])
+    assert np.allclose(regions.class_probs({'common': 3, 'unused': 5}), [0.75, 0.25, 0.0])
+    assert np.allclose(regions.class_probs({rare: 0}), [1.0, 0.0, 0.0])
+    with pytest.raises(InvalidOptionError):
+        regions.class_probs('inverse')
+    with pytest.raises(InvalidOptionError):
+        regions.class_probs({'common': 0, 'rare': 0})
+    with pytest.raises(InvalidOptionError):
+        regions.class_probs({'rare': -1})
+    with pytest.raises(UnknownIdError):
+        regions.class_probs({'nope': 1})
+    empty = CocoRegions(make_dataset([(10, 10)]))
+    assert empty.class_probs().tolist() == [0.0, 0.0]
+
+
+def test_get_balanced_one_draw_per_generator():
+    regions, rare = _two_class_regions(neg_window_dims=(20, 20))
+    probs = regions.class_probs({'common': 1, 'rare': 3})
+    trs = [regions.get_balanced(np.random.default_rng([7, k]), neg_to_pos_ratio=0.5, class_probs=probs,
+                                window_dims=(16, 24), jitter=0.25) for k in range(3000)]
+    negs = [t for t in trs if t['aid'] == -1]
+    pos = [t for t in trs if t['aid'] != -1]
+    assert abs(len(negs) / len(trs) - 1 / 3) < 0.04
+    assert abs(np.mean([t['category_id'] == rare for t in pos]) - 0.75) < 0.04
+    assert {t['window_dims'] for t in pos} == {(16, 24)} and {t['window_dims'] for t in negs} == {(20, 20)}
+    assert all(abs(t['rel_cx'] - 12) <= 6 + 1 for t in pos)  # jitter moves the window by up to a quarter
+    again = regions.get_balanced(np.random.default_rng([7, 5]), neg_to_pos_ratio=0.5, class_probs=probs,
+                                 window_dims=(16, 24), jitter=0.25)
+    assert again == trs[5]
+    assert regions.get_balanced(0, neg_to_pos_ratio=0)['aid'] != -1
+    with pytest.raises(InvalidOptionError):
+        regions.get_balanced(0, neg_to_pos_ratio=-1)
+    with pytest.raises(InvalidOptionError):
+        regions.get_balanced(0, jitter=0.9)
+    with pytest.raises(WindowError):
+        CocoRegions(make_dataset([(40, 40)])).get_balanced(0, neg_to_pos_ratio=0)
+
+
+def test_fresh_negative_takes_window_dims(small_dset):
+    regions = CocoRegions(small_dset)
+    tr = regions.get_negative(rng=2, window_dims=(12, 20))
+    assert tr['window_dims'] == (12, 20) and tr['aid'] == -1
+    assert _fractions(regions, tr).max(initial=0) <= regions.neg_thresh
