@@ -204,6 +204,8 @@ class BoxIndex:
     def slots_of(self, gids: np.ndarray) -> np.ndarray:
         """Row of each image id in ``image_ids`` (KeyError for unknown ids)."""
         gids = np.asarray(gids, dtype=np.int64)
+        if gids.size == 0:
+            return np.zeros(gids.shape, dtype=np.int64)
         pos = np.searchsorted(self._sorted_gids, gids)
         pos = np.minimum(pos, max(len(self._sorted_gids) - 1, 0))
         if len(self._sorted_gids) == 0 or (self._sorted_gids[pos] != gids).any():

@@ -1,9 +1,11 @@
 """BoxIndex against a brute-force scan; visible fraction and union coverage definitions."""
 import kwcoco
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ndsampler.errors import UnknownIdError
 from ndsampler.regions import BoxIndex, CocoRegions, union_coverage, visible_fraction
 
 
@@ -83,3 +85,12 @@ def test_big_synthetic_dataset_indexes():
     expect = (np.flatnonzero(visible_fraction(ltrb, window) > 0) + 1).tolist()
     assert got == expect and len(got) > 0
     assert regions.overlapping_aids(5, [0, 0, 64, 64]) == []
+
+
+def test_empty_index_has_no_images_and_no_boxes():
+    index = BoxIndex([], [], [], [])
+    assert index.slots_of(np.zeros(0, np.int64)).tolist() == []
+    regions = CocoRegions(kwcoco.CocoDataset())
+    assert regions.isect_index.nbytes >= 0 and regions.n_images == 0
+    with pytest.raises(UnknownIdError):
+        regions.overlapping_aids(1, [0, 0, 1, 1])
