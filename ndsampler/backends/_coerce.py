@@ -36,7 +36,7 @@ def coerce_backend(spec: 'BackendLike | Backend' = None) -> Backend:
     Example
     -------
     >>> coerce_backend({'type': 'cog', 'config': {'compress': 'DEFLATE'}})
-    CogBackend({'compress': 'DEFLATE', 'blocksize': 256, 'overviews': 'auto'})
+    CogBackend({'compress': 'DEFLATE', 'blocksize': 256, 'overviews': 'auto', 'level': 6})
     >>> coerce_backend('auto').name
     'cog'
     """

@@ -8,11 +8,27 @@ import numpy as np
 
 from ndsampler.backends._base import Backend
 from ndsampler.backends._reader import open_gdal
-from ndsampler.backends._source import gdal_env, is_remote
 from ndsampler.errors import ImageReadError, InvalidOptionError
-from ndsampler.io import COG_COMPRESSIONS, write_cog
+from ndsampler.io import COG_COMPRESSIONS, gdal_env, is_remote, write_cog
+from ndsampler.io.cog import _LEVEL_RANGES
 
-__all__ = ['CogBackend']
+__all__ = ['CogBackend', 'AUTO_LEVELS']
+
+#: The compression level ``level='auto'`` picks per codec (GDAL's default for
+#: DEFLATE and LZMA; the fastest ZSTD level, whose files are only ~5% larger).
+AUTO_LEVELS = {'ZSTD': 1, 'DEFLATE': 6, 'LZMA': 6}
+
+
+def _check_level(level: Any, compress: str) -> Any:
+    """The concrete level for ``compress`` (None for codecs without levels)."""
+    if level is None or (isinstance(level, str) and level.lower() == 'auto'):
+        return AUTO_LEVELS.get(compress)
+    if compress not in _LEVEL_RANGES:
+        raise InvalidOptionError('cog level', level, f"'auto' (compress={compress!r} has no levels)")
+    lo, hi = _LEVEL_RANGES[compress]
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not lo <= level <= hi:
+        raise InvalidOptionError('cog level', level, f"'auto' or an int in [{lo}, {hi}] for compress={compress!r}")
+    return int(level)
 
 
 class CogBackend(Backend):
@@ -27,16 +43,23 @@ class CogBackend(Backend):
         Tile size, a positive multiple of 16; default 256.
     overviews : int | 'auto'
         Number of 2x overview levels; ``'auto'`` (default) goes down to about one tile.
+    level : int | 'auto'
+        Compression effort for ZSTD (1-22), DEFLATE (1-12) or LZMA (0-9);
+        ``'auto'`` (default) is :data:`AUTO_LEVELS` (ZSTD 1: about 3x faster to
+        write than GDAL's default for about 5% more bytes); None means the same.
+        Codecs without levels only accept ``'auto'`` / None (stored as None).
 
     Example
     -------
     >>> CogBackend(compress='deflate').config
-    {'compress': 'DEFLATE', 'blocksize': 256, 'overviews': 'auto'}
+    {'compress': 'DEFLATE', 'blocksize': 256, 'overviews': 'auto', 'level': 6}
+    >>> CogBackend().config['level']
+    1
     """
 
     name = 'cog'
     ext = 'tif'
-    defaults = {'compress': 'ZSTD', 'blocksize': 256, 'overviews': 'auto'}
+    defaults = {'compress': 'ZSTD', 'blocksize': 256, 'overviews': 'auto', 'level': 'auto'}
 
     def _validate(self, config: Dict[str, Any]) -> Dict[str, Any]:
         compress = str(config['compress']).upper()
@@ -54,11 +77,12 @@ class CogBackend(Backend):
             raise InvalidOptionError('cog overviews', config['overviews'], "'auto' or an int >= 0")
         if overviews != 'auto':
             overviews = int(overviews)
-        return {'compress': compress, 'blocksize': int(blocksize), 'overviews': overviews}
+        return {'compress': compress, 'blocksize': int(blocksize), 'overviews': overviews,
+                'level': _check_level(config['level'], compress)}
 
     def _write(self, data: np.ndarray, dst: str) -> None:
         write_cog(dst, data, blocksize=self.config['blocksize'], compress=self.config['compress'],
-                  overviews=self.config['overviews'])
+                  overviews=self.config['overviews'], level=self.config['level'])
 
     def _check(self, fpath: str) -> None:
         with gdal_env(), open_gdal(fpath) as src:

@@ -5,7 +5,8 @@ A source is named by a local path or a remote URL (``http(s)://`` or a GDAL
 ``mtime_ns`` and ``inode`` (``PATH`` mode) or a hash of its bytes (``PIXELS``
 mode). Identities are cached per process by path, so the hot path never
 stats a file twice; :func:`forget_identities` drops the cache (after a source
-was edited in the same process).
+was edited in the same process). The remote-path helpers live in
+:mod:`ndsampler.io.remote` and are re-exported here.
 """
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
-import rasterio
-
 from ndsampler._typing import PathLike
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError
+from ndsampler.io.remote import GDAL_REMOTE_OPTIONS, gdal_env, gdal_path, is_remote
 
 __all__ = [
     'HASHID_MODES', 'SourceIdentity', 'source_identity', 'forget_identities',
@@ -27,36 +27,6 @@ __all__ = [
 
 #: How a source is identified: by path + size + mtime, or by a hash of its bytes.
 HASHID_MODES = ('PATH', 'PIXELS')
-
-#: GDAL settings for reading COGs over HTTP range requests (no directory
-#: listing probes, only the extensions we read, a block cache for remote tiles).
-GDAL_REMOTE_OPTIONS = {
-    'GDAL_DISABLE_READDIR_ON_OPEN': 'EMPTY_DIR',
-    'CPL_VSIL_CURL_ALLOWED_EXTENSIONS': '.tif,.tiff,.TIF,.TIFF',
-    'GDAL_HTTP_MERGE_CONSECUTIVE_RANGES': 'YES',
-    'GDAL_HTTP_MULTIPLEX': 'YES',
-    'VSI_CACHE': 'TRUE',
-}
-
-_REMOTE_PREFIXES = ('http://', 'https://', '/vsicurl/', '/vsis3/', '/vsigs/', '/vsiaz/')
-
-
-def is_remote(fpath: PathLike) -> bool:
-    """True for URLs and GDAL virtual remote paths (read-only, never stat-ed)."""
-    return str(fpath).startswith(_REMOTE_PREFIXES)
-
-
-def gdal_path(fpath: PathLike) -> str:
-    """The string GDAL opens: ``http(s)://`` URLs become ``/vsicurl/`` paths."""
-    text = os.fspath(fpath)
-    if text.startswith(('http://', 'https://')):
-        return '/vsicurl/' + text
-    return text
-
-
-def gdal_env() -> rasterio.Env:
-    """A ``rasterio.Env`` with :data:`GDAL_REMOTE_OPTIONS` (harmless for local files)."""
-    return rasterio.Env(**GDAL_REMOTE_OPTIONS)
 
 
 @dataclass(frozen=True)

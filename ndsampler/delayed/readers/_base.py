@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -49,12 +48,13 @@ class Reader(ABC):
 
     Subclasses implement :meth:`_read_header` and :meth:`_read` and may
     override :attr:`nbytes` (what the pool charges against its budget).
-    Readers are only created by :func:`~ndsampler.delayed.readers.get_reader`.
+    Readers are only created by :func:`~ndsampler.delayed.readers.get_reader`;
+    ``fpath`` is the path or URL string as given.
     """
 
     __slots__ = ('fpath', '_header')
 
-    def __init__(self, fpath: Path):
+    def __init__(self, fpath: str):
         self.fpath = fpath
         self._header: Header | None = None
 
@@ -88,16 +88,21 @@ class Reader(ABC):
         np.ndarray
             ``(h, w, c)``; may be a read-only view for memory-mapped files.
         """
-        header = self.header()
-        if not 0 <= overview <= header.num_overviews:
-            raise InvalidOptionError('overview', overview, f'0..{header.num_overviews} for {self.fpath}')
-        w, h = header.overview_dsize(overview)
+        header = self._header or self.header()
+        if overview:
+            if not 0 < overview <= header.num_overviews:
+                raise InvalidOptionError('overview', overview, f'0..{header.num_overviews} for {self.fpath}')
+            w, h = header.overview_dsize(overview)
+        else:
+            w, h = header.dsize
         if slices is None:
             sl_y, sl_x = slice(0, h), slice(0, w)
         else:
             sl_y, sl_x = slices
-            sl_y = slice(sl_y.start or 0, h if sl_y.stop is None else sl_y.stop)
-            sl_x = slice(sl_x.start or 0, w if sl_x.stop is None else sl_x.stop)
+            if sl_y.start is None or sl_y.stop is None:
+                sl_y = slice(sl_y.start or 0, h if sl_y.stop is None else sl_y.stop)
+            if sl_x.start is None or sl_x.stop is None:
+                sl_x = slice(sl_x.start or 0, w if sl_x.stop is None else sl_x.stop)
             if not (0 <= sl_y.start <= sl_y.stop <= h and 0 <= sl_x.start <= sl_x.stop <= w):
                 raise WindowError(f'window {(sl_y, sl_x)!r} is outside {self.fpath} '
                                   f'(overview {overview}: {h}x{w}); allowed: an in-bounds window')

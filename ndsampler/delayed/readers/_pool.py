@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
 from ndsampler._typing import PathLike
 from ndsampler.delayed.readers._base import Reader
 from ndsampler.delayed.readers._formats import Cv2Reader, reader_class_for
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError
+from ndsampler.io.remote import is_remote
 
 __all__ = ['ReaderPool', 'get_reader', 'reader_pool']
 
@@ -24,6 +24,12 @@ class ReaderPool:
     when used from a new process (after fork) and is never pickled; when the
     readers hold more than ``budget`` bytes the least recently used are dropped.
 
+    Local files are stat-ed on every :meth:`get` unless marked with
+    :meth:`mark_immutable` (content-addressed cache files, whose bytes never
+    change under one name): those are stat-ed once, when marked or opened.
+    Remote paths (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are
+    opened by GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
+
     Parameters
     ----------
     budget : int
@@ -33,7 +39,8 @@ class ReaderPool:
     def __init__(self, budget: int = DEFAULT_BUDGET):
         self.budget = budget
         self._pid = os.getpid()
-        self._entries: OrderedDict[str, tuple[tuple[int, int], Reader]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[tuple[int, int] | None, Reader]] = OrderedDict()
+        self._immutable: set[str] = set()
         self._lock = threading.Lock()
 
     @property
@@ -47,28 +54,57 @@ class ReaderPool:
             raise InvalidOptionError('budget', value, 'an int >= 0 (bytes)')
         self._budget = value
 
-    def get(self, fpath: PathLike) -> Reader:
-        """The reader for ``fpath`` (opened lazily; SourceNotFoundError when missing)."""
-        key = os.fspath(fpath)
+    @staticmethod
+    def _stamp(key: str) -> tuple[int, int] | None:
+        """``(size, mtime_ns)`` of a local file; None for a remote path."""
+        if is_remote(key):
+            return None
         try:
             st = os.stat(key)
         except FileNotFoundError:
             raise SourceNotFoundError(f'no such file: {key}') from None
-        stamp = (st.st_size, st.st_mtime_ns)
+        return (st.st_size, st.st_mtime_ns)
+
+    def get(self, fpath: PathLike) -> Reader:
+        """The reader for ``fpath`` (opened lazily; SourceNotFoundError when a local file is missing)."""
+        key = fpath if isinstance(fpath, str) else os.fspath(fpath)
         if self._pid != os.getpid():
             self._forget()
         entry = self._entries.get(key)
+        if entry is not None and (entry[0] is None or key in self._immutable):
+            self._entries.move_to_end(key)
+            return entry[1]
+        stamp = self._stamp(key)
         if entry is not None and entry[0] == stamp:
             self._entries.move_to_end(key)
             return entry[1]
-        path = Path(key)
-        cls = reader_class_for(path)
-        reader = cls(path, self.enforce_budget) if cls is Cv2Reader else cls(path)
+        cls = reader_class_for(key)
+        reader = cls(key, self.enforce_budget) if cls is Cv2Reader else cls(key)
         with self._lock:
             self._entries[key] = (stamp, reader)
             self._entries.move_to_end(key)
         self.enforce_budget()
         return reader
+
+    def mark_immutable(self, fpath: PathLike) -> None:
+        """Declare that the bytes at ``fpath`` never change from now on: :meth:`get` stops stat-ing it.
+
+        For content-addressed cache files (a new version gets a new name). The
+        file is stat-ed now, and a pooled reader of an earlier version of it
+        (replaced by an atomic rebuild) is dropped; mark again after a rebuild.
+
+        Raises
+        ------
+        SourceNotFoundError
+            ``fpath`` is a local path that does not exist.
+        """
+        key = fpath if isinstance(fpath, str) else os.fspath(fpath)
+        stamp = self._stamp(key)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] != stamp:
+                del self._entries[key]
+            self._immutable.add(key)
 
     @property
     def nbytes(self) -> int:
@@ -87,14 +123,16 @@ class ReaderPool:
                 total -= reader.nbytes
 
     def clear(self) -> None:
-        """Close and forget every reader."""
+        """Close and forget every reader and every :meth:`mark_immutable` mark."""
         with self._lock:
             for _, reader in self._entries.values():
                 reader.close()
             self._entries.clear()
+            self._immutable.clear()
 
     def _forget(self) -> None:
-        # After fork the parent's handles are not ours to close; just drop them.
+        # After fork the parent's handles are not ours to close; just drop them
+        # (immutable marks are facts about paths and stay valid in the child).
         self._entries = OrderedDict()
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -115,12 +153,14 @@ def get_reader(fpath: PathLike) -> Reader:
 
     Dispatches on the suffix: ``.npy`` is memory-mapped, TIFF/COG go through
     rasterio (window, band and overview reads), anything else is decoded whole
-    by cv2 and kept in the pool. Handles open lazily on first header/read.
+    by cv2 and kept in the pool. Remote paths (``http(s)://`` URLs, GDAL
+    ``/vsicurl/`` ...) are kept as strings and read through GDAL over range
+    requests. Handles open lazily on first header/read.
 
     Raises
     ------
     SourceNotFoundError
-        When ``fpath`` does not exist (the message names it).
+        When a local ``fpath`` does not exist (the message names it).
 
     Example
     -------
