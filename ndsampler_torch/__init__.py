@@ -1,5 +1,8 @@
 """Torch adapter for ndsampler: datasets, sampling plans, collate, distributed sharding.
 
+Plans draw window coordinates from the regions layer (``sampler.regions``, a
+:class:`ndsampler.regions.CocoRegions`); the dataset turns them into tensors.
+
 Example
 -------
 >>> import torch
@@ -13,16 +16,16 @@ Example
 from ._collate import PER_SAMPLE_KEYS, collate
 from ._dataset import SamplerDataset
 from ._distributed import DistributedPlanSampler
-from ._index import PlanIndex
 from ._plans import (PLAN_NAMES, BalancedPlan, GridPlan, NegativePlan, Plan, PositivePlan, RandomWindowPlan,
-                     make_plan)
+                     make_plan, plan_regions)
 from ._stack_dataset import StackDataset
 from ._synthetic import SyntheticSampler
 from ._train import ClassMaskNet, demo_train
 from ._transforms import RandomHorizontalFlip
 
 __all__ = [
-    'SamplerDataset', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler', 'PlanIndex',
+    'SamplerDataset', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler',
     'Plan', 'RandomWindowPlan', 'PositivePlan', 'NegativePlan', 'BalancedPlan', 'GridPlan', 'make_plan',
-    'PLAN_NAMES', 'StackDataset', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet', 'demo_train',
+    'PLAN_NAMES', 'plan_regions', 'StackDataset', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet',
+    'demo_train',
 ]

@@ -10,7 +10,6 @@ import torch
 from ndsampler import errors
 from ndsampler._typing import WindowDims
 
-from ._index import PlanIndex
 from ._plans import Plan, make_plan
 
 __all__ = ['SamplerDataset']
@@ -26,11 +25,12 @@ class SamplerDataset(torch.utils.data.Dataset):
     ----------
     sampler : CocoSampler | SyntheticSampler
         Anything with ``load_sample(target, with_annots=True, visible_thresh=...)`` returning the
-        ndsampler sample dict. Its file handles must open lazily (ndsampler's do), so no
-        ``worker_init_fn`` is needed and pickling the dataset for a worker copies no pixels.
+        ndsampler sample dict (and ``regions`` when ``plan`` is a name). Its file handles must open
+        lazily (ndsampler's do), so no ``worker_init_fn`` is needed and pickling the dataset for a
+        worker copies no pixels.
     plan : str | Plan
         A :class:`Plan`, or a name for :func:`make_plan` (``'random'``, ``'positives'``,
-        ``'negatives'``, ``'balanced'``, ``'grid'``) built over the sampler with ``plan_kw``.
+        ``'negatives'``, ``'balanced'``, ``'grid'``) built over ``sampler.regions`` with ``plan_kw``.
     window_dims : (int, int), optional
         Window ``(h, w)``; required with a plan name, must match a given plan.
     channels : str, optional
@@ -49,6 +49,12 @@ class SamplerDataset(torch.utils.data.Dataset):
         Keep an annotation only if more than this fraction of its box is inside the window.
     plan_kw : mapping, optional
         Extra arguments of the plan built from a name.
+
+    Attributes
+    ----------
+    class_names : list of str
+        Name of each class index (``plan.regions.classes`` order; ``labels`` and ``mask - 1``
+        index this list).
 
     Notes
     -----
@@ -79,7 +85,7 @@ class SamplerDataset(torch.utils.data.Dataset):
         else:
             if window_dims is None:
                 raise errors.WindowError(f'window_dims is required with plan={plan!r}')
-            plan = make_plan(plan, PlanIndex.coerce(sampler), window_dims, seed=seed, **dict(plan_kw or {}))
+            plan = make_plan(plan, sampler, window_dims, seed=seed, **dict(plan_kw or {}))
         if not 0.0 <= visible_thresh < 1.0:
             raise errors.InvalidOptionError('visible_thresh', visible_thresh, 'a fraction in [0, 1)')
         self.sampler = sampler
@@ -90,11 +96,9 @@ class SamplerDataset(torch.utils.data.Dataset):
         self.with_masks = bool(with_masks)
         self.seed = int(seed)
         self.visible_thresh = float(visible_thresh)
-
-    @property
-    def class_names(self) -> list[str]:
-        """Name of each class index (``labels`` and ``mask - 1`` index this list)."""
-        return self.plan.index.class_names
+        classes = plan.regions.classes
+        self.class_names: list[str] = list(classes.idx_to_node)
+        self._cid_to_label = {int(cid): idx for cid, idx in classes.id_to_idx.items()}
 
     @property
     def epoch(self) -> int:
@@ -113,13 +117,12 @@ class SamplerDataset(torch.utils.data.Dataset):
         if not 0 <= index < len(self.plan):
             raise IndexError(f'dataset index {index} out of range for length {len(self.plan)}')
         target = self.plan.draw(int(index), epoch)
-        request = {'gid': target['gid'], 'slices': target['slices']}
         if self.channels is not None:
-            request['channels'] = self.channels
-        sample = self.sampler.load_sample(request, with_annots=True, visible_thresh=self.visible_thresh)
+            target['channels'] = self.channels
+        sample = self.sampler.load_sample(target, with_annots=True, visible_thresh=self.visible_thresh)
         im = np.asarray(sample['im'], dtype=np.float32)
         dets = sample['annots']['frame_dets'][0]
-        labels = self.plan.index.labels_of(dets.data['cids'])
+        labels = self._labels_of(dets.data['cids'])
         item = {
             'im': torch.from_numpy(np.ascontiguousarray(im.transpose(2, 0, 1))),
             'boxes': torch.from_numpy(dets.boxes.to_ltrb().data.astype(np.float32).reshape(-1, 4)),
@@ -129,7 +132,7 @@ class SamplerDataset(torch.utils.data.Dataset):
                 np.array(kwimage.Affine.coerce(sample['params']['tf_rel_to_abs']).matrix, dtype=np.float64)),
             'gid': int(target['gid']),
             'index': int(index),
-            'kind': target['kind'],
+            'kind': self.plan.kind_of(target),
         }
         if self.with_masks:
             item['mask'] = torch.from_numpy(_render_mask(dets, labels, im.shape[:2]))
@@ -138,6 +141,14 @@ class SamplerDataset(torch.utils.data.Dataset):
             item = self.transform(item)
             item.pop('rng', None)
         return item
+
+    def _labels_of(self, category_ids: Any) -> np.ndarray:
+        """Class indexes (int64) of category ids; an id outside the classes raises ``UnknownIdError``."""
+        try:
+            return np.array([self._cid_to_label[int(c)] for c in category_ids], dtype=np.int64)
+        except KeyError as ex:
+            raise errors.UnknownIdError(
+                f'category id {ex.args[0]!r} is not a class; known ids: {sorted(self._cid_to_label)}') from None
 
     def __repr__(self) -> str:
         return f'SamplerDataset(len={len(self)}, plan={self.plan!r}, with_masks={self.with_masks})'

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ndsampler.sampler import CocoSampler
-from ndsampler_torch import DistributedPlanSampler, SamplerDataset, collate
+from ndsampler_torch import DistributedPlanSampler, SamplerDataset, collate, make_plan
 
 
 @pytest.fixture(scope='module')
@@ -15,7 +15,7 @@ def sampler(tmp_path_factory):
 
 def test_positive_items_hold_their_annotation_and_mask(sampler):
     ds = SamplerDataset(sampler, 'positives', window_dims=(96, 96), with_masks=True)
-    assert len(ds) == len([a for a in sampler.dset.anns.values() if a.get('bbox') is not None])
+    assert len(ds) == sampler.regions.n_positives > 0
     for i in range(0, len(ds), 9):
         item = ds[i]
         target = ds.plan[i]
@@ -26,6 +26,19 @@ def test_positive_items_hold_their_annotation_and_mask(sampler):
         assert (item['mask'] == target['label'] + 1).any()
         assert torch.allclose(item['tf_rel_to_abs'][:2, 2],
                               torch.tensor([target['slices'][1].start, target['slices'][0].start], dtype=torch.float64))
+
+
+@pytest.mark.parametrize('name', ['random', 'positives', 'negatives', 'balanced', 'grid'])
+def test_plan_targets_go_to_the_sampler_as_they_are(sampler, name):
+    plan = make_plan(name, sampler, (40, 56), seed=2)
+    assert plan.regions is sampler.regions
+    for i in range(0, len(plan), max(1, len(plan) // 4)):
+        target = plan[i]
+        sample = sampler.load_sample(target)
+        assert sample['im'].shape[:2] == (40, 56)
+        assert sample['target']['space_slice'] == target['slices']
+        if target.get('aid', -1) >= 0:
+            assert target['aid'] in sample['annots']['frame_dets'][0].data['aids'].tolist()
 
 
 def test_pickle_stays_small_after_loading_pixels(sampler):

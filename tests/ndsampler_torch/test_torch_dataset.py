@@ -24,8 +24,9 @@ def _abs_boxes(item):
 
 def test_item_layout_and_coordinates(sampler):
     ds = SamplerDataset(sampler, 'positives', window_dims=(48, 64), with_masks=True)
-    index = sampler.plan_index
-    assert len(ds) == index.n_annots
+    table = sampler.regions.table
+    row_of = {int(a): r for r, a in enumerate(table['aid'])}
+    assert len(ds) == sampler.regions.n_positives == 40
     assert ds.class_names == ['class1', 'class2', 'class3']
     for i in range(0, len(ds), 7):
         item = ds[i]
@@ -36,13 +37,13 @@ def test_item_layout_and_coordinates(sampler):
         assert item['tf_rel_to_abs'].shape == (3, 3)
         assert item['kind'] == 'positive' and item['index'] == i
         # the centred annotation is present, and every box maps back onto its image box
-        assert int(index.ann_ids[i]) in item['aids'].tolist()
-        pos = {int(a): p for p, a in enumerate(index.ann_ids)}
-        expect = index.ann_ltrb[[pos[a] for a in item['aids'].tolist()]]
-        assert np.allclose(_abs_boxes(item), expect, atol=1e-3)
-        assert item['labels'].tolist() == index.ann_label[[pos[a] for a in item['aids'].tolist()]].tolist()
+        target = ds.plan[i]
+        assert target['aid'] in item['aids'].tolist()
+        rows = [row_of[a] for a in item['aids'].tolist()]
+        assert np.allclose(_abs_boxes(item), table['ltrb'][rows], atol=1e-3)
+        assert item['labels'].tolist() == table['label'][rows].tolist()
         assert set(item['mask'].unique().tolist()) <= {0} | {lbl + 1 for lbl in item['labels'].tolist()}
-        assert int(item['gid']) == int(index.image_ids[index.ann_image[i]])
+        assert int(item['gid']) == target['gid'] == int(table['gid'][row_of[target['aid']]])
 
 
 def test_mask_follows_segmentations_over_boxes():
