@@ -7,9 +7,16 @@ import kwimage
 import numpy as np
 
 from ndsampler.errors import InvalidOptionError
+from ndsampler.geometry import warp_box
+from ndsampler.regions import visible_fraction
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['parse_with_annots', 'frame_detections', 'render_class_mask', 'ANNOT_KINDS']
+__all__ = ['parse_with_annots', 'frame_detections', 'render_class_mask', 'ImageBoxes', 'BoxLookup',
+           'ANNOT_KINDS', 'DENSE_IMAGE']
+
+#: Images with at least this many boxes are queried through the regions' spatial index;
+#: below it one vectorised test over the image's boxes is faster.
+DENSE_IMAGE = 2000
 
 #: What ``with_annots`` may ask for.
 ANNOT_KINDS = ('boxes', 'segmentation', 'keypoints', 'mask')
@@ -39,6 +46,87 @@ def parse_with_annots(with_annots: bool | str | Iterable[str] | None) -> frozens
     return frozenset(kinds) | {'boxes'}
 
 
+class ImageBoxes:
+    """The boxed annotations of one image as arrays, in dataset order (the regions table's).
+
+    Attributes
+    ----------
+    rows : np.ndarray
+        Rows of the regions table (ascending).
+    aids, cids, class_idxs : np.ndarray
+        Annotation ids, category ids and class indexes (int64).
+    ltrb : np.ndarray
+        ``(N, 4)`` boxes in image pixels.
+    """
+
+    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb')
+
+    def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
+        self.rows = rows
+        self.aids = table['aid'][rows]
+        self.cids = table['category_id'][rows]
+        self.class_idxs = table['label'][rows]
+        self.ltrb = table['ltrb'][rows]
+
+
+class BoxLookup:
+    """Which boxes of an image are visible in a window: the regions' answer, per image arrays cached.
+
+    The regions table is grouped by image once (one stable argsort); each image's
+    arrays are cut from it on first use. Images with fewer than :data:`DENSE_IMAGE`
+    boxes are tested in one vectorised pass, denser ones through the spatial index.
+    Answers equal ``regions.overlapping_aids`` (same rule, same order).
+
+    Parameters
+    ----------
+    regions : ndsampler.regions.CocoRegions
+    """
+
+    def __init__(self, regions):
+        self.regions = regions
+        self._sorted_gids: np.ndarray | None = None
+        self._order: np.ndarray | None = None
+        self._images: dict[int, ImageBoxes] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {'regions': self.regions}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state['regions'])
+
+    def image(self, gid: int) -> ImageBoxes:
+        """The arrays of one image (built on first use)."""
+        found = self._images.get(gid)
+        if found is None:
+            table = self.regions.table
+            if self._order is None:
+                self._order = np.argsort(table['gid'], kind='stable')
+                self._sorted_gids = table['gid'][self._order]
+            lo = int(np.searchsorted(self._sorted_gids, gid, side='left'))
+            hi = int(np.searchsorted(self._sorted_gids, gid, side='right'))
+            found = self._images[gid] = ImageBoxes(table, self._order[lo:hi])
+        return found
+
+    def query(self, gid: int, window_ltrb: np.ndarray, visible_thresh: float = 0.0) -> tuple[ImageBoxes, np.ndarray]:
+        """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``."""
+        boxes = self.image(gid)
+        if len(boxes.rows) < DENSE_IMAGE:
+            local = np.flatnonzero(visible_fraction(boxes.ltrb, window_ltrb) > visible_thresh)
+        else:
+            rows, _ = self.regions._query(gid, window_ltrb, visible_thresh)
+            local = np.searchsorted(boxes.rows, rows)
+        return boxes, local
+
+
+def _warp_ltrb(ltrb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Boxes mapped by an affine: a scale + shift done in place of numbers, anything else by corners."""
+    if matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[0, 0] > 0 and matrix[1, 1] > 0:
+        scale = np.array([matrix[0, 0], matrix[1, 1], matrix[0, 0], matrix[1, 1]])
+        shift = np.array([matrix[0, 2], matrix[1, 2], matrix[0, 2], matrix[1, 2]])
+        return ltrb * scale + shift
+    return warp_box(ltrb, matrix).data
+
+
 def _segmentation(sseg: Any, dims: tuple[int, int]):
     if sseg is None or (isinstance(sseg, (list, tuple)) and len(sseg) == 0):
         return None
@@ -62,8 +150,8 @@ def _keypoints(ann: dict[str, Any], index: DatasetIndex, kp_classes):
     return kwimage.Points.from_coco(coco_kpts, kp_class_idxs, kp_classes)
 
 
-def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
-                     window_img: kwimage.Boxes, kinds: frozenset[str],
+def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
+                     window_img: np.ndarray, kinds: frozenset[str],
                      classes, kp_classes, rel_frame_index: int, visible_thresh: float = 0.0,
                      annot_ids: Sequence[int] | None = None) -> kwimage.Detections:
     """The annotations of one frame that are visible in the sample, in sample coordinates.
@@ -71,15 +159,15 @@ def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_re
     Parameters
     ----------
     index : DatasetIndex
-        Dataset lookups (per-image annotation arrays).
-    regions : ndsampler.regions.CocoRegions
-        Its spatial index answers which boxes overlap the window.
+        Dataset lookups (annotation dicts, per-image annotation arrays).
+    lookup : BoxLookup
+        Answers which boxes are visible in the window.
     gid : int | None
         The frame's image id (None for a padded frame: no annotations).
     tf_img_to_rel : kwimage.Affine
         Image pixels -> sample pixels (the same affine the pixels went through).
-    window_img : kwimage.Boxes
-        The sampled window in this image's pixel coordinates.
+    window_img : np.ndarray
+        The sampled window as ``ltrb`` in this image's pixel coordinates.
     kinds : frozenset[str]
         From :func:`parse_with_annots`.
     classes, kp_classes
@@ -98,39 +186,38 @@ def frame_detections(index: DatasetIndex, regions, gid: int | None, tf_img_to_re
         ``segmentations`` / ``keypoints``; meta ``gid`` and ``rel_frame_index``.
     """
     if gid is None:
-        rows = np.zeros(0, dtype=np.int64)
-        annots = None
+        aids = cids = class_idxs = np.zeros(0, dtype=np.int64)
+        ltrb = np.zeros((0, 4))
+    elif annot_ids is None:
+        index.image(gid)
+        boxes, local = lookup.query(gid, window_img, visible_thresh)
+        aids, cids, class_idxs, ltrb = boxes.aids[local], boxes.cids[local], boxes.class_idxs[local], boxes.ltrb[local]
     else:
         annots = index.image_annots(gid)
-        if annot_ids is None:
-            rows = annots.rows(regions.overlapping_aids(gid, window_img, visible_thresh=visible_thresh))
-        else:
-            wanted = np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids)
-            rows = annots.rows(wanted)
-    aids = annots.aids[rows] if annots is not None else np.zeros(0, dtype=np.int64)
-    cids = annots.cids[rows] if annots is not None else np.zeros(0, dtype=np.int64)
-    ltrb = annots.ltrb[rows] if annots is not None else np.zeros((0, 4))
-    id_to_idx = classes.id_to_idx
+        rows = annots.rows(np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids))
+        aids, cids, ltrb = annots.aids[rows], annots.cids[rows], annots.ltrb[rows]
+        id_to_idx = classes.id_to_idx
+        class_idxs = np.array([id_to_idx.get(int(c), -1) for c in cids], dtype=np.int64)
+    warp = tf_img_to_rel is not None and len(aids) > 0
+    matrix = np.asarray(tf_img_to_rel.matrix, dtype=float) if warp else None
     data: dict[str, Any] = {
         'aids': aids,
         'cids': cids,
-        'class_idxs': np.array([id_to_idx.get(int(c), -1) for c in cids], dtype=np.int64),
-        'boxes': kwimage.Boxes(ltrb, 'ltrb'),
+        'class_idxs': class_idxs,
+        'boxes': kwimage.Boxes(_warp_ltrb(ltrb, matrix) if warp else ltrb, 'ltrb'),
     }
-    datakeys = ['aids', 'cids']
     if 'segmentation' in kinds or 'mask' in kinds:
         dims = index.image_dims(gid) if gid is not None else (0, 0)
-        data['segmentations'] = kwimage.PolygonList(
-            [_segmentation(index.ann(int(aid)).get('segmentation'), dims) for aid in aids])
+        ssegs = kwimage.PolygonList([_segmentation(index.ann(aid).get('segmentation'), dims) for aid in aids.tolist()])
+        data['segmentations'] = ssegs.warp(tf_img_to_rel) if warp and any(p is not None for p in ssegs.data) else ssegs
     if 'keypoints' in kinds:
-        points = kwimage.PointsList([_keypoints(index.ann(int(aid)), index, kp_classes) for aid in aids])
+        points = kwimage.PointsList([_keypoints(index.ann(aid), index, kp_classes) for aid in aids.tolist()])
+        if warp and any(p is not None for p in points.data):
+            points = points.warp(tf_img_to_rel)
         points.meta['classes'] = kp_classes
         data['keypoints'] = points
-    dets = kwimage.Detections(data=data, datakeys=datakeys, meta={
+    return kwimage.Detections(data=data, datakeys=['aids', 'cids'], meta={
         'classes': classes, 'gid': gid, 'rel_frame_index': rel_frame_index})
-    if tf_img_to_rel is not None and len(aids):
-        dets = dets.warp(tf_img_to_rel)
-    return dets
 
 
 def _rings(shape) -> list[np.ndarray]:

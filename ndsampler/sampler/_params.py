@@ -53,8 +53,9 @@ def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
     sx = out_hw[1] / window_hw[1] if window_hw[1] else fallback[0]
     sy = out_hw[0] / window_hw[0] if window_hw[0] else fallback[1]
     y0, x0 = window[0].start, window[1].start
-    tf_rel_to_abs = kwimage.Affine.translate((x0, y0)) @ kwimage.Affine.scale((1.0 / sx, 1.0 / sy))
-    tf_abs_to_rel = kwimage.Affine.scale((sx, sy)) @ kwimage.Affine.translate((-x0, -y0))
+    # the products translate @ scale and scale @ translate, written out (same floats, no matmuls)
+    tf_rel_to_abs = kwimage.Affine(np.array([[1.0 / sx, 0.0, x0], [0.0, 1.0 / sy, y0], [0.0, 0.0, 1.0]]))
+    tf_abs_to_rel = kwimage.Affine(np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy], [0.0, 0.0, 1.0]]))
     frame_warps = []
     for gid in tr['frame_gids']:
         if gid is None:

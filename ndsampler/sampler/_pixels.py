@@ -13,11 +13,11 @@ import numpy as np
 
 from ndsampler._typing import Target
 from ndsampler.channels import ChannelSpec
-from ndsampler.delayed import DelayedChannelConcat
+from ndsampler.delayed import DelayedChannelConcat, DelayedCrop, DelayedLoad
 from ndsampler.geometry import is_identity
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'native_parts']
+__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_parts']
 
 
 def request_channels(frames, tr: Target) -> str | None:
@@ -96,6 +96,31 @@ def _apply_nodata(arr: np.ndarray, nodata) -> np.ndarray:
     return out
 
 
+def _valid_window(tr: Target, params: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Output rows ``(ya, yb)`` and columns ``(xa, xb)`` whose centres fall inside the data extent."""
+    out_h, out_w = params['out_hw']
+    window = params['window']
+    sx, sy = params['sample_scale']
+    return (_valid_span(window[0].start, out_h, sy, tr['space_dims'][0]),
+            _valid_span(window[1].start, out_w, sx, tr['space_dims'][1]))
+
+
+def _frame_pixels(arr: np.ndarray, tr: Target, params: dict[str, Any], valid, cropped: bool) -> np.ndarray:
+    """Nodata, a channel axis and the space padding for one finalized frame.
+
+    ``cropped``: ``arr`` holds only the valid part (else the whole output, cut here).
+    """
+    arr = _apply_nodata(arr, tr['nodata'])
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    (ya, yb), (xa, xb) = valid
+    out_h, out_w = params['out_hw']
+    space_pad = [(ya, out_h - yb), (xa, out_w - xb), (0, 0)]
+    if any(a or b for a, b in space_pad):
+        arr = _pad(arr if cropped else arr[ya:yb, xa:xb], space_pad, tr)
+    return arr
+
+
 def finalize_frames(trees: list, tr: Target, params: dict[str, Any], num_channels: int) -> np.ndarray:
     """Finalize per-frame trees (None for padded frames) into ``(T, H, W, C)`` with padding applied.
 
@@ -104,35 +129,50 @@ def finalize_frames(trees: list, tr: Target, params: dict[str, Any], num_channel
     video likewise along the time axis.
     """
     out_h, out_w = params['out_hw']
-    window = params['window']
-    sx, sy = params['sample_scale']
-    ya, yb = _valid_span(window[0].start, out_h, sy, tr['space_dims'][0])
-    xa, xb = _valid_span(window[1].start, out_w, sx, tr['space_dims'][1])
-    space_pad = [(ya, out_h - yb), (xa, out_w - xb), (0, 0)]
-    needs_space_pad = any(a or b for a, b in space_pad)
-    finals = []
-    for tree in trees:
-        if tree is None:
-            continue
-        arr = _apply_nodata(tree.finalize(optimize=tr['optimize']), tr['nodata'])
-        if arr.ndim == 2:
-            arr = arr[..., None]
-        if needs_space_pad:
-            arr = _pad(arr[ya:yb, xa:xb], space_pad, tr)
-        finals.append(arr)
+    valid = _valid_window(tr, params)
+    finals = [_frame_pixels(tree.finalize(optimize=tr['optimize']), tr, params, valid, cropped=False)
+              for tree in trees if tree is not None]
     if finals:
         stacked = np.stack(finals, axis=0)
     else:
         dtype = np.float32 if tr['nodata'] is not None else np.uint8
         stacked = np.zeros((0, out_h, out_w, num_channels), dtype=dtype)
-    valid = [i for i, tree in enumerate(trees) if tree is not None]
-    t_before = valid[0] if valid else len(trees)
-    t_after = len(trees) - valid[-1] - 1 if valid else 0
+    valid_t = [i for i, tree in enumerate(trees) if tree is not None]
+    t_before = valid_t[0] if valid_t else len(trees)
+    t_after = len(trees) - valid_t[-1] - 1 if valid_t else 0
     if t_before or t_after:
         stacked = _pad(stacked, [(t_before, t_after), (0, 0), (0, 0), (0, 0)], tr)
     if tr['dtype'] is not None:
         stacked = stacked.astype(tr['dtype'], copy=False)
     return stacked
+
+
+def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None) -> np.ndarray | None:
+    """The pixels of an unscaled 2-D window read straight from one file, or None when that does not apply.
+
+    Applies when the image is one aligned, unquantized file (``frames.load_delayed``
+    gives a ``DelayedLoad``, or a band subset of one) and the sample is not scaled:
+    the in-bounds part of the window is read through the reader pool and padded with
+    numpy. The result equals :func:`finalize_frames` over :func:`frame_tree`.
+    """
+    if params['sample_scale'] != (1.0, 1.0):
+        return None
+    node = frames.load_delayed(tr['gid'], channels=channels)
+    bands = None
+    if type(node) is DelayedCrop and type(node.child) is DelayedLoad and node.slices == node.child._full_slices():
+        node, bands = node.child, node.chan_idxs
+    if type(node) is not DelayedLoad:
+        return None
+    valid = _valid_window(tr, params)
+    (ya, yb), (xa, xb) = valid
+    if yb <= ya or xb <= xa:
+        return None
+    y0, x0 = params['window'][0].start, params['window'][1].start
+    arr = node.read((slice(y0 + ya, y0 + yb), slice(x0 + xa, x0 + xb)), bands=bands)
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    arr = _frame_pixels(arr, tr, params, valid, cropped=True)
+    return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
 def native_parts(tree, tr: Target) -> tuple[list, list[kwimage.Affine]]:

@@ -14,10 +14,10 @@ from ndsampler.errors import InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
-from ndsampler.sampler._annots import frame_detections, parse_with_annots, render_class_mask
+from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._params import sample_params
-from ndsampler.sampler._pixels import finalize_frames, frame_tree, native_parts, request_channels
+from ndsampler.sampler._pixels import finalize_frames, frame_tree, lean_pixels, native_parts, request_channels
 from ndsampler.sampler._target import resolve_target
 
 __all__ = ['CocoSampler']
@@ -63,6 +63,9 @@ class CocoSampler(ub.NiceRepr):
         self._index = DatasetIndex(dset)
         self._kp_classes = None
         self._hashid = None
+        #: Take the lean per-sample routes (unscaled single-file windows) where they apply;
+        #: False forces the general delayed-tree path (the tests compare both).
+        self._lean = True
         if autoinit:
             self._init()
 
@@ -70,6 +73,7 @@ class CocoSampler(ub.NiceRepr):
         """Build the frame cache interface and the region index (touches no pixels)."""
         self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)
         self.regions = CocoRegions(self.dset)
+        self._boxes = BoxLookup(self.regions)
 
     def __nice__(self) -> str:
         return f'{self.dset.tag!r}, n_images={self.n_images}, n_annots={self.n_annots}, backend={self.backend!r}'
@@ -267,9 +271,13 @@ class CocoSampler(ub.NiceRepr):
     def _pixels(self, tr: Target, params: dict):
         channels = request_channels(self.frames, tr)
         native = tr['use_native_scale']
+        is_video = tr.get('vidid') is not None
+        if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:
+            im = lean_pixels(self.frames, tr, params, channels)
+            if im is not None:
+                return im
         trees = [None if gid is None else frame_tree(self.frames, self._index, gid, tr, params, channels, native)
                  for gid in tr['frame_gids']]
-        is_video = tr.get('vidid') is not None
         if not tr['finalize'] and not native:
             return trees if is_video else trees[0]
         if native:
@@ -297,12 +305,13 @@ class CocoSampler(ub.NiceRepr):
     def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
         is_video = tr.get('vidid') is not None
         frame_dets = []
+        window = params['sample_tlbr'].data[0]
         for rel_idx, (gid, warp) in enumerate(zip(tr['frame_gids'], params['frame_warps'])):
-            window_img = params['sample_tlbr']
+            window_img = window
             if is_video and gid is not None and not is_identity(self._index.warp_img_to_vid(gid)):
-                window_img = warp_box(window_img, self._index.warp_img_to_vid(gid).inv())
+                window_img = warp_box(window, self._index.warp_img_to_vid(gid).inv()).data[0]
             frame_dets.append(frame_detections(
-                self._index, self.regions, gid, warp, window_img, kinds, self.classes,
+                self._index, self._boxes, gid, warp, window_img, kinds, self.classes,
                 self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
         annots = {
             'frame_dets': frame_dets,
