@@ -71,6 +71,8 @@ class Backend(abc.ABC):
         Cache file extension (without the dot).
     defaults : dict
         The config keys and their default values.
+    content_addressed : bool
+        Whether cache files are named by content (False for ``none``, which reads sources in place).
     config : dict
         The validated config.
     """
@@ -78,6 +80,9 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     ext: ClassVar[str]
     defaults: ClassVar[Dict[str, Any]] = {}
+    #: True when a cache path's bytes never change (a new source version or
+    #: config gets a new name), so readers need not re-check the file.
+    content_addressed: ClassVar[bool] = True
 
     def __init__(self, config: Optional[Dict[str, Any]] = None, **kwargs: Any):
         given = {**(config or {}), **kwargs}

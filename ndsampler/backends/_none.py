@@ -29,6 +29,7 @@ class NoneBackend(Backend):
     name = 'none'
     ext = ''
     defaults = {}
+    content_addressed = False
 
     def to_dict(self) -> dict:
         return {'type': None, 'config': {}}

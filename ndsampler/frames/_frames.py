@@ -15,6 +15,7 @@ from ndsampler.backends import (HASHID_MODES, Backend, NoneBackend, coerce_backe
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, get_reader
+from ndsampler.delayed.readers import reader_pool
 from ndsampler.errors import ImageReadError, InvalidOptionError, UnknownIdError
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
@@ -128,7 +129,11 @@ class Frames(abc.ABC):
         fpath = self._cache_paths.get(asset.fpath)
         if fpath is None:
             ident = source_identity(asset.fpath, self.hashid_mode)
-            fpath = self._cache_paths[asset.fpath] = backend.ensure(ident, self.cache_dpath)[0]
+            fpath = backend.ensure(ident, self.cache_dpath)[0]
+            if backend.content_addressed:
+                # Validated just now and never rewritten under this name: reads skip the stat.
+                reader_pool.mark_immutable(fpath)
+            self._cache_paths[asset.fpath] = fpath
         return fpath
 
     def cache_fpaths(self, image_id: Any) -> List[str]:
@@ -187,11 +192,17 @@ class Frames(abc.ABC):
         channels : str | FusedChannelSpec | None
             Channels to keep, in this order (None: all of the image's).
         """
-        want = None if channels is None else FusedChannelSpec.coerce(channels)
-        key = (image_id, None if want is None else want.spec)
-        tree = self._delayed.get(key)
+        # Trees are found by the channels as given (no coercion per call) and by their normalized spec.
+        key = (image_id, channels) if channels is None or isinstance(channels, str) else None
+        tree = None if key is None else self._delayed.get(key)
         if tree is None:
-            tree = self._delayed[key] = self._build_delayed(image_id, want, self.backend)
+            want = None if channels is None else FusedChannelSpec.coerce(channels)
+            spec_key = (image_id, None if want is None else want.spec)
+            tree = self._delayed.get(spec_key)
+            if tree is None:
+                tree = self._delayed[spec_key] = self._build_delayed(image_id, want, self.backend)
+            if key is not None:
+                self._delayed[key] = tree
         return tree
 
     def _build_delayed(self, image_id: Any, want: Optional[FusedChannelSpec], backend: Backend):
@@ -225,10 +236,10 @@ class Frames(abc.ABC):
         tree = self.load_delayed(image_id, channels)
         if region is None:
             return tree.finalize()
-        if isinstance(tree, DelayedLoad):
+        if type(tree) is DelayedLoad:
             # One aligned, unquantized asset: read the clipped window straight from the pooled reader.
             w, h = tree.dsize
-            slices = clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
+            slices = _in_bounds(region, h, w) or clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
             out = get_reader(tree.fpath).read(slices)
             return out if out.flags.writeable else out.copy()
         return tree.crop(tuple(region)).finalize()
@@ -286,3 +297,19 @@ class Frames(abc.ABC):
         tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath) for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
         return summarize(self.backend.name, image_sources, results, start)
+
+
+def _in_bounds(region: Any, h: int, w: int) -> Optional[Slices]:
+    """``region`` itself when it is ``(slice_y, slice_x)`` of plain ints inside ``(h, w)``; else None.
+
+    The common case of :meth:`Frames.load_region`, checked without building new slices.
+    """
+    try:
+        sl_y, sl_x = region
+        y0, y1, x0, x1 = sl_y.start, sl_y.stop, sl_x.start, sl_x.stop
+        if type(y0) is int and type(y1) is int and type(x0) is int and type(x1) is int \
+                and sl_y.step is None and sl_x.step is None and 0 <= y0 <= y1 <= h and 0 <= x0 <= x1 <= w:
+            return region
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return None
