@@ -56,10 +56,12 @@ class ImageBoxes:
     aids, cids, class_idxs : np.ndarray
         Annotation ids, category ids and class indexes (int64).
     ltrb : np.ndarray
-        ``(N, 4)`` boxes in image pixels.
+        ``(N, 4)`` boxes in image pixels; ``x0, y0, x1, y1`` are its contiguous columns.
+    proper : bool
+        True when every box has a positive area (no degenerate boxes).
     """
 
-    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb')
+    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'x0', 'y0', 'x1', 'y1', 'proper')
 
     def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
         self.rows = rows
@@ -67,6 +69,18 @@ class ImageBoxes:
         self.cids = table['category_id'][rows]
         self.class_idxs = table['label'][rows]
         self.ltrb = table['ltrb'][rows]
+        self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(col) for col in self.ltrb.T)
+        self.proper = bool(((self.x1 > self.x0) & (self.y1 > self.y0)).all())
+
+    def visible(self, window: np.ndarray, visible_thresh: float) -> np.ndarray:
+        """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
+        wx0, wy0, wx1, wy1 = (float(v) for v in window)
+        if visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0:
+            # a proper box is visible at all exactly when it overlaps the window with positive area
+            return np.flatnonzero((self.x0 < wx1) & (self.x1 > wx0) & (self.y0 < wy1) & (self.y1 > wy0))
+        # boxes touching the window (degenerate ones included), then the exact fraction
+        near = np.flatnonzero((self.x0 <= wx1) & (self.x1 >= wx0) & (self.y0 <= wy1) & (self.y1 >= wy0))
+        return near[visible_fraction(self.ltrb[near], window) > visible_thresh]
 
 
 class BoxLookup:
@@ -111,7 +125,7 @@ class BoxLookup:
         """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``."""
         boxes = self.image(gid)
         if len(boxes.rows) < DENSE_IMAGE:
-            local = np.flatnonzero(visible_fraction(boxes.ltrb, window_ltrb) > visible_thresh)
+            local = boxes.visible(window_ltrb, visible_thresh)
         else:
             rows, _ = self.regions._query(gid, window_ltrb, visible_thresh)
             local = np.searchsorted(boxes.rows, rows)

@@ -46,7 +46,7 @@ def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
     """
     is_video = tr.get('vidid') is not None
     space_pad = tr['pad'][-2:]
-    window = pad_slices(tr['space_slice'], space_pad)
+    window = pad_slices(tr['space_slice'], space_pad) if any(a or b for a, b in space_pad) else tr['space_slice']
     window_hw = slices_shape(window)
     out_hw = _output_shape(window_hw, tr)
     fallback = tr['scale'] or (1.0, 1.0)

@@ -6,6 +6,7 @@ import os
 from typing import Any, Iterable, Sequence
 
 import kwcoco
+import kwimage
 import numpy as np
 import ubelt as ub
 
@@ -317,8 +318,8 @@ class CocoSampler(ub.NiceRepr):
             'frame_dets': frame_dets,
             'aids': np.concatenate([d.data['aids'] for d in frame_dets]),
             'cids': np.concatenate([d.data['cids'] for d in frame_dets]),
-            'rel_frame_index': np.concatenate([np.full(len(d), i) for i, d in enumerate(frame_dets)]).astype(int),
-            'rel_boxes': frame_dets[0].boxes.concatenate([d.boxes for d in frame_dets]),
+            'rel_frame_index': np.repeat(np.arange(len(frame_dets)), [len(d) for d in frame_dets]),
+            'rel_boxes': kwimage.Boxes(np.concatenate([d.boxes.data for d in frame_dets]), 'ltrb'),
         }
         if 'segmentation' in kinds:
             annots['rel_ssegs'] = _concat_lists(d.data['segmentations'] for d in frame_dets)

@@ -113,8 +113,8 @@ def _window_dims(tr: dict[str, Any]) -> tuple[int, int]:
 
 def _normalize_pad(pad: Any, ndim: int) -> tuple[tuple[int, int], ...]:
     """``(before, after)`` per axis (t, y, x for video; y, x for images)."""
-    if pad is None:
-        pad = 0
+    if pad is None or (type(pad) is int and pad >= 0):
+        return ((pad or 0, pad or 0),) * ndim
     if np.isscalar(pad):
         items = [pad] * ndim
     else:
