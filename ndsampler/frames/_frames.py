@@ -296,6 +296,10 @@ class Frames(abc.ABC):
         unique = list(dict.fromkeys(f for fpaths in image_sources.values() for f in fpaths))
         tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath) for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
+        for fpath, result in results.items():
+            if result.nbytes and fpath in self._cache_paths:
+                # Rebuilt (possibly by another process) while this one reads it: reopen it.
+                reader_pool.mark_immutable(self._cache_paths[fpath])
         return summarize(self.backend.name, image_sources, results, start)
 
 

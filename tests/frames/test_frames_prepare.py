@@ -8,6 +8,7 @@ import pytest
 from frames_helpers import smooth_image, write_tif
 
 from ndsampler.backends import NpyBackend
+from ndsampler.delayed.readers import get_reader
 from ndsampler.errors import UnknownIdError
 from ndsampler.frames import PrepareSummary, SimpleFrames
 
@@ -116,6 +117,22 @@ def test_truncated_cache_is_detected_and_rebuilt(tif_sources, tmp_path):
     summary = frames.prepare(progress=False)
     assert summary.converted == [4]
     _assert_cache_matches(frames, tif_sources)
+
+
+def test_cache_rebuilt_while_open_is_reopened(tif_sources, tmp_path):
+    frames = _frames(tif_sources, tmp_path, 'npy')
+    frames.prepare(progress=False)
+    window = (slice(3, 60), slice(10, 100))
+    np.testing.assert_array_equal(frames.load_region(4, window), tif_sources[4][1][window])  # memmap open
+    (fpath,) = frames.cache_fpaths(4)
+    old_reader = get_reader(fpath)
+    with open(fpath, 'r+b') as file:
+        file.truncate(os.path.getsize(fpath) // 2)
+    assert frames.prepare(progress=False).converted == [4]
+    assert get_reader(fpath) is not old_reader, 'the map of the truncated file must not be read'
+    np.testing.assert_array_equal(frames.load_image(4), tif_sources[4][1])
+    np.testing.assert_array_equal(frames.load_region(4, window), tif_sources[4][1][window])
+    np.testing.assert_array_equal(frames.load_delayed(4)[window].finalize(), tif_sources[4][1][window])
 
 
 def test_pixels_mode_keys_by_content(tif_sources, tmp_path):
