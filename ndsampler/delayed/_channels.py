@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.errors import ChannelSpecError, UnknownChannelError
 
-__all__ = ['coerce_channels', 'concat_channels', 'subset_channels', 'channel_positions']
+__all__ = ['coerce_channels', 'concat_channels', 'subset_channels', 'channel_positions', 'band_runs']
 
 
 def coerce_channels(channels: Any, num_bands: int | None = None) -> FusedChannelSpec:
@@ -57,3 +59,35 @@ def channel_positions(spec: FusedChannelSpec, request: Any, allow_missing: bool 
         missing = [name for name, i in zip(wanted.as_list(), idxs) if i is None]
         raise UnknownChannelError(f'channels {missing} not in {spec.spec!r}; allowed: {spec.as_list()}')
     return wanted.normalize(), idxs
+
+
+def band_runs(part_sizes: Sequence[int], bands: Sequence[int | None]) -> list[tuple[int, list]]:
+    """Consecutive bands of a concat grouped by the part that holds them.
+
+    Parameters
+    ----------
+    part_sizes : Sequence[int]
+        Number of bands of each part.
+    bands : Sequence[int | None]
+        Band positions in the concat; None is a band no part has.
+
+    Returns
+    -------
+    list[tuple[int, list]]
+        ``(part index, local band positions)`` per run; missing bands form runs of part ``-1``.
+
+    Example
+    -------
+    >>> band_runs([3, 1], [0, 2, 3, None, 1])
+    [(0, [0, 2]), (1, [0]), (-1, [None]), (0, [1])]
+    """
+    offsets = np.cumsum([0] + list(part_sizes))
+    runs: list[tuple[int, list]] = []
+    for band in bands:
+        key = -1 if band is None else int(np.searchsorted(offsets, band, side='right') - 1)
+        local = None if band is None else int(band) - int(offsets[key])
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(local)
+        else:
+            runs.append((key, [local]))
+    return runs

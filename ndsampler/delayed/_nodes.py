@@ -638,25 +638,13 @@ class DelayedChannelConcat(DelayedImage):
         """Select channels by name; names no part has become NaN bands (float32)."""
         wanted, idxs = chans.channel_positions(self.channels, channels, allow_missing=True)
         names = wanted.as_list()
-        offsets = np.cumsum([0] + [p.num_channels for p in self.parts])
         new_parts: list[DelayedImage] = []
-        run: tuple[int, list[int], list[str]] | None = None  # (part index, band idxs, names)
-        for name, idx in zip(names, idxs):
-            key = -1 if idx is None else int(np.searchsorted(offsets, idx, side='right') - 1)
-            local = None if idx is None else idx - int(offsets[key])
-            if run is not None and run[0] == key:
-                run[1].append(local)
-                run[2].append(name)
-                continue
-            if run is not None:
-                new_parts.append(self._run_node(run))
-            run = (key, [local], [name])
-        if run is not None:
-            new_parts.append(self._run_node(run))
+        for key, local in chans.band_runs([p.num_channels for p in self.parts], idxs):
+            new_parts.append(self._run_node(key, local, names[:len(local)]))
+            names = names[len(local):]
         return new_parts[0] if len(new_parts) == 1 else DelayedChannelConcat(new_parts, self._dsize)
 
-    def _run_node(self, run) -> DelayedImage:
-        key, idxs, names = run
+    def _run_node(self, key: int, idxs: list, names: list[str]) -> DelayedImage:
         if key < 0:
             return DelayedNans(self._dsize, names)
         part = self.parts[key]

@@ -10,7 +10,8 @@ base node's pixels to the output pixels. Then:
   interpolation kernel's support (plus the antialiasing blur), clipped to the
   base and to every intermediate crop, and read as a window; one warp does the rest;
 * a downscale over a load with overviews reads the coarsest level that keeps
-  the resolution of the chain's narrowest point and warps the rest;
+  the resolution of the chain's narrowest point and warps the rest (not for
+  'nearest', which must pick original pixels, never averaged ones);
 * dequantize nodes keep their place relative to warps (so borders and
   rounding stay the same) and sink below crops.
 """
@@ -21,6 +22,7 @@ import math
 import kwimage
 import numpy as np
 
+from ndsampler.delayed._channels import band_runs
 from ndsampler.delayed._kernels import kernel_support
 from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedIdentity,
                                       DelayedImage, DelayedLoad, DelayedNans, DelayedOverview, DelayedWarp)
@@ -155,18 +157,10 @@ def _crop_into(base: DelayedImage, slices, bands) -> DelayedImage:
 
 def _split_concat(concat: DelayedChannelConcat, bands, fn) -> DelayedImage:
     """Apply ``fn(part, part_bands)`` to the parts that hold ``bands`` (in order) and concat the results."""
-    offsets = np.cumsum([0] + [p.num_channels for p in concat.parts])
     if bands is None:
         runs = [(i, None) for i in range(len(concat.parts))]
     else:
-        runs = []
-        for b in bands:
-            key = int(np.searchsorted(offsets, b, side='right') - 1)
-            local = b - int(offsets[key])
-            if runs and runs[-1][0] == key:
-                runs[-1][1].append(local)
-            else:
-                runs.append((key, [local]))
+        runs = band_runs([p.num_channels for p in concat.parts], bands)
     parts = []
     for key, part_bands in runs:
         part = concat.parts[key]
@@ -198,12 +192,14 @@ def _warp_into(chain: _Chain) -> DelayedImage:
         inner = inner.child
     matrix = chain.matrix
     limits = chain.limits
-    inner, to_inner = _pick_overview(inner, chain.bottleneck)
-    if to_inner is not None:
-        matrix = matrix @ to_inner
-        limits = [(m @ to_inner, d) for m, d in limits]
-
     params = chain.params
+    # overviews hold averaged pixels: 'nearest' must sample the full-resolution ones
+    if params['interpolation'] != 'nearest':
+        inner, to_inner = _pick_overview(inner, chain.bottleneck)
+        if to_inner is not None:
+            matrix = matrix @ to_inner
+            limits = [(m @ to_inner, d) for m, d in limits]
+
     sx, sy = _scales(matrix)
     support_x, support_y = kernel_support(params['interpolation'], params['antialias'], sx, sy)
     inv = np.linalg.inv(matrix)
