@@ -1,6 +1,7 @@
 """COGs over HTTP range requests (GDAL /vsicurl/) from a loopback server the test starts."""
 import http.server
 import os
+import pickle
 import re
 import threading
 from functools import partial
@@ -10,7 +11,8 @@ import pytest
 from conformance import make_pixels
 
 from ndsampler.backends import CogBackend, NoneBackend, source_identity
-from ndsampler.errors import CacheError
+from ndsampler.delayed.readers import RasterioReader, get_reader
+from ndsampler.errors import CacheError, ImageReadError
 from ndsampler.frames import SimpleFrames
 from ndsampler.io import write_cog
 
@@ -100,3 +102,45 @@ def test_remote_read_only_cache(served, tmp_path):
     np.testing.assert_array_equal(remote.backend.read(got, (slice(0, 50), slice(0, 60))), sources[1][1][:50, :60])
     with pytest.raises(CacheError, match='read-only'):
         remote.backend.ensure(source_identity(paths[2]), remote.cache_dpath)
+
+
+def test_reader_pool_keeps_urls_and_never_stats(served):
+    root, url = served
+    write_cog(root / 'scene.tif', make_pixels((40, 50, 1), 'uint8'))
+    fpath = f'{url}/scene.tif'
+    reader = get_reader(fpath)  # a stat of the URL would raise SourceNotFoundError
+    assert isinstance(reader, RasterioReader) and reader.fpath == fpath  # the '//' is kept
+    assert get_reader(fpath) is reader and reader.header().dsize == (50, 40)
+    with pytest.raises(ImageReadError, match='missing.tif'):
+        get_reader(f'{url}/missing.tif').header()
+
+
+@pytest.mark.parametrize('prefix', ['', '/vsicurl/'])
+def test_frames_over_a_remote_source(served, prefix):
+    root, url = served
+    data = make_pixels((260, 300, 3), 'uint8', seed=3)
+    write_cog(root / 'scene.tif', data, blocksize=64, overviews=2)
+    frames = SimpleFrames({1: f'{prefix}{url}/scene.tif'}, backend=None)
+    assert frames.status() == {1: 'cached'}
+    assert frames.image_dsize(1) == (300, 260)
+    window = (slice(17, 200), slice(40, 290))
+    np.testing.assert_array_equal(frames.load_region(1, window), data[window])
+    np.testing.assert_array_equal(frames.load_region(1, (slice(250, 300), slice(-20, None))), data[250:, -20:])
+    np.testing.assert_array_equal(frames.load_image(1), data)
+    delayed = frames.load_delayed(1)
+    np.testing.assert_array_equal(delayed[window].finalize(), data[window])
+    assert delayed.scale(0.25).finalize().shape == (65, 75, 3)  # read from an overview
+    assert frames.load_delayed(1, channels='u.1').finalize().shape == (260, 300, 1)
+
+
+@pytest.mark.parametrize('backend', ['cog', {'type': 'cog', 'config': {'compress': 'DEFLATE', 'level': 1}}])
+def test_frames_over_a_remote_read_only_cache(served, tmp_path, backend):
+    root, url = served
+    sources = {gid: make_pixels((100, 120, 3), 'uint8', seed=gid) for gid in range(2)}
+    paths = {gid: write_cog(tmp_path / f'src{gid}.tif', data) for gid, data in sources.items()}
+    SimpleFrames(paths, workdir=root, backend=backend).prepare(progress=False)
+    remote = SimpleFrames(paths, workdir=url, backend=backend)
+    for gid, data in sources.items():
+        np.testing.assert_array_equal(remote.load_region(gid, (slice(10, 90), slice(5, 115))), data[10:90, 5:115])
+        np.testing.assert_array_equal(remote.load_delayed(gid).finalize(), data)
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(remote)).load_image(gid), data)

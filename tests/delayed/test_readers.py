@@ -8,8 +8,22 @@ import pytest
 import rasterio
 
 from ndsampler.delayed.readers import Cv2Reader, NpyReader, RasterioReader, ReaderPool, get_reader
+from ndsampler.delayed.readers._formats import reader_class_for
 from ndsampler.errors import ImageReadError, InvalidOptionError, SourceNotFoundError, WindowError
 from ndsampler.io import write_cog
+
+
+def spy_on_stat(monkeypatch):
+    """Record the paths ``os.stat`` is called with (it still works)."""
+    calls = []
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        calls.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'stat', stat)
+    return calls
 
 
 @pytest.fixture
@@ -136,3 +150,53 @@ def test_rasterio_reader_matches_rasterio(tmp_path, image):
     with rasterio.open(fpath, overview_level=0) as src:
         expected = src.read().transpose(1, 2, 0)
     np.testing.assert_array_equal(get_reader(fpath).read(overview=1), expected)
+
+
+def test_immutable_paths_are_not_stat_ed_again(tmp_path, image, monkeypatch):
+    fpath = tmp_path / 'frame.npy'
+    np.save(fpath, image)
+    pool = ReaderPool()
+    pool.mark_immutable(fpath)
+    reader = pool.get(fpath)
+    stat_calls = spy_on_stat(monkeypatch)
+    assert pool.get(str(fpath)) is reader
+    assert stat_calls == []
+    # an atomic rebuild under the same name: marking again drops the reader of the old file
+    np.save(tmp_path / 'tmp.npy', image[::-1].copy())
+    os.replace(tmp_path / 'tmp.npy', fpath)
+    os.utime(fpath, ns=(1, 10 ** 18))
+    assert pool.get(fpath) is reader
+    pool.mark_immutable(fpath)
+    assert pool.get(fpath) is not reader
+    np.testing.assert_array_equal(pool.get(fpath).read(), image[::-1])
+    with pytest.raises(SourceNotFoundError, match='nope.npy'):
+        pool.mark_immutable(tmp_path / 'nope.npy')
+
+
+def test_unmarked_paths_are_checked_every_time(tmp_path, image):
+    fpath = tmp_path / 'a.npy'
+    np.save(fpath, image)
+    pool = ReaderPool()
+    reader = pool.get(fpath)
+    os.remove(fpath)
+    with pytest.raises(SourceNotFoundError):
+        pool.get(fpath)
+    np.save(fpath, image)
+    assert pool.get(fpath) is not reader
+
+
+def test_reader_kinds_for_urls_and_suffixes():
+    assert reader_class_for('http://host:80/a/b.tif') is RasterioReader
+    assert reader_class_for('/vsicurl/https://host/x.npy') is RasterioReader
+    assert reader_class_for('/data/x.NPY') is NpyReader
+    assert reader_class_for('/data/x.jpg') is Cv2Reader
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.uint16])
+def test_png_with_alpha_comes_out_rgba(tmp_path, dtype):
+    rgba = (np.random.default_rng(1).random((9, 7, 4)) * 200).astype(dtype)
+    fpath = tmp_path / 'a.png'
+    cv2.imwrite(str(fpath), rgba[:, :, [2, 1, 0, 3]])
+    got = ReaderPool().get(fpath).read()
+    assert got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, rgba)
