@@ -73,7 +73,7 @@ class CocoSampler(ub.NiceRepr):
     def _init(self) -> None:
         """Build the frame cache interface and the region index (touches no pixels)."""
         self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)
-        self.regions = CocoRegions(self.dset)
+        self.regions = CocoRegions(self.dset, nodata_check=self.is_nodata)
         self._boxes = BoxLookup(self.regions)
 
     def __nice__(self) -> str:
@@ -221,6 +221,16 @@ class CocoSampler(ub.NiceRepr):
         return img, self.load_annotations(image_id)
 
     # ---- samples -------------------------------------------------------
+    def is_nodata(self, target: Target) -> bool:
+        """True when every pixel of the target's window is nodata (the regions' ``nodata_check``).
+
+        The window is read with ``nodata='float'``: pixels outside the image, masked
+        (dequantized nodata) pixels and missing channels are NaN.
+        """
+        im = self.load_sample(target, with_annots=False, nodata='float', finalize=True,
+                              use_native_scale=False, as_xarray=False)['im']
+        return bool(np.isnan(im).all())
+
     def load_target_annots(self, target: Target, with_annots=True, annot_ids: Sequence[int] | None = None,
                            visible_thresh: float = 0.0) -> dict:
         """The annotations a sample of ``target`` would hold, without reading pixels."""

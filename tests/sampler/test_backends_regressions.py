@@ -7,7 +7,7 @@ import pytest
 
 from ndsampler.sampler import CocoSampler
 
-from conftest import make_msi_video_dset, make_raster_dset
+from sampler_data import make_msi_video_dset, make_raster_dset
 
 BACKENDS = [None, 'npy', 'cog']
 

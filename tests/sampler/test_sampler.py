@@ -12,7 +12,7 @@ from ndsampler.geometry import warp_box
 from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError
 from ndsampler.sampler import CocoSampler
 
-from conftest import make_raster_dset
+from sampler_data import make_raster_dset
 
 
 @pytest.fixture(scope='module')
