@@ -17,6 +17,7 @@ __all__ = [
 
 #: Absolute tolerance used to recognise identity / integer matrices.
 ATOL = 1e-9
+_EYE = np.eye(3)
 
 
 def affine_of(transform: AffineLike) -> kwimage.Affine:
@@ -48,7 +49,9 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
                 f'cannot use transform={transform!r} as an affine; allowed: a 3x3 or 2x3 matrix, '
                 f'a scale factor, an (sx, sy) pair, a dict of affine params, or a kwimage.Affine') from ex
     matrix = np.asarray(aff.matrix, dtype=float)
-    if matrix.shape != (3, 3) or not np.isfinite(matrix).all() or not np.allclose(matrix[2], [0, 0, 1]):
+    # np.allclose(matrix[2], [0, 0, 1]) written out (rtol 1e-5, atol 1e-8): this runs on every warp
+    if matrix.shape != (3, 3) or not np.isfinite(matrix).all() or not (
+            abs(matrix[2, 0]) <= 1e-8 and abs(matrix[2, 1]) <= 1e-8 and abs(matrix[2, 2] - 1) <= 1e-8 + 1e-5):
         raise TransformError(f'transform={matrix.tolist()!r} is not a finite affine 3x3 matrix with last row [0, 0, 1]')
     return aff
 
@@ -56,15 +59,15 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
 def is_identity(transform: AffineLike, atol: float = ATOL) -> bool:
     """True when the transform is the identity (within ``atol``)."""
     matrix = np.asarray(affine_of(transform).matrix, dtype=float)
-    return bool(np.allclose(matrix, np.eye(3), atol=atol, rtol=0))
+    return bool(np.abs(matrix - _EYE).max() <= atol)
 
 
 def is_integer_translation(transform: AffineLike, atol: float = ATOL) -> bool:
     """True when the transform only shifts by whole pixels (identity included)."""
     matrix = np.asarray(affine_of(transform).matrix, dtype=float)
     offset = matrix[:2, 2]
-    return bool(np.allclose(matrix[:2, :2], np.eye(2), atol=atol, rtol=0)
-                and np.allclose(offset, np.round(offset), atol=atol, rtol=0))
+    return bool(np.abs(matrix[:2, :2] - _EYE[:2, :2]).max() <= atol
+                and np.abs(offset - np.round(offset)).max() <= atol)
 
 
 def decompose_scale(transform: AffineLike) -> tuple[float, float]:
