@@ -3,7 +3,8 @@
 This is the only place pixels come off disk. The interface is stable and other
 layers (frames, backends) read their cache files through it::
 
-    reader = get_reader(fpath)          # pooled, keyed by path + (size, mtime_ns)
+    reader = get_reader(fpath)          # pooled, keyed by path + (size, mtime_ns); URLs kept as strings
+    reader_pool.mark_immutable(fpath)   # content-addressed cache file: stop stat-ing it on every get
     header = reader.header()            # dsize, num_bands, dtype, num_overviews, nodata
     window = reader.read((sl_y, sl_x), overview=0, bands=None)   # (h, w, c)
 """

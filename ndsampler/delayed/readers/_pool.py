@@ -71,13 +71,19 @@ class ReaderPool:
         if self._pid != os.getpid():
             self._forget()
         entry = self._entries.get(key)
-        if entry is not None and (entry[0] is None or key in self._immutable):
-            self._entries.move_to_end(key)
+        stamp = None
+        if entry is not None and entry[0] is not None and key not in self._immutable:
+            stamp = self._stamp(key)
+            if entry[0] != stamp:
+                entry = None  # replaced in place: a new reader
+        if entry is not None:
+            try:
+                self._entries.move_to_end(key)
+            except KeyError:  # evicted by another thread just now; the reader still works
+                pass
             return entry[1]
-        stamp = self._stamp(key)
-        if entry is not None and entry[0] == stamp:
-            self._entries.move_to_end(key)
-            return entry[1]
+        if stamp is None:
+            stamp = self._stamp(key)
         cls = reader_class_for(key)
         reader = cls(key, self.enforce_budget) if cls is Cv2Reader else cls(key)
         with self._lock:
