@@ -151,3 +151,20 @@ def test_pickled_dataset_carries_no_pixels(sampler):
     assert before < pixel_bytes / 10
     clone = pickle.loads(pickle.dumps(ds))
     assert torch.equal(clone[3]['im'], items[3]['im'])
+
+
+def test_batch_pickles_tensors_inline_and_keeps_them(sampler):
+    ds = SamplerDataset(sampler, 'balanced', window_dims=(32, 32), with_masks=True)
+    batch = collate([ds[i] for i in range(5)])
+    batch['half'] = torch.ones(2, dtype=torch.bfloat16)  # no numpy dtype: pickled as a tensor
+    clone = pickle.loads(pickle.dumps(batch))
+    assert type(clone) is type(batch) and list(clone) == list(batch)
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(clone[key], value) and clone[key].dtype == value.dtype
+        elif value and isinstance(value[0], torch.Tensor):
+            assert all(torch.equal(a, b) and a.dtype == b.dtype for a, b in zip(clone[key], value))
+        else:
+            assert clone[key] == value
+    clone['im'] += 1  # writable, and not shared with the sender
+    assert not torch.equal(clone['im'], batch['im'])
