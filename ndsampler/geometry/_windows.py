@@ -111,6 +111,10 @@ def normalize_slices(slices, shape: Sequence[int], wrap: bool = True) -> Slices:
     """
     if not isinstance(slices, tuple):
         slices = tuple(slices) if isinstance(slices, list) else (slices,)
+    elif not wrap and len(slices) == len(shape) and all(
+            type(sl) is slice and type(sl.start) is int and type(sl.stop) is int and sl.step is None
+            and sl.start <= sl.stop for sl in slices):
+        return slices  # already concrete (the per-sample case)
     if len(slices) > len(shape):
         raise WindowError(f'got {len(slices)} slices {slices!r} for a {len(shape)}-d shape {tuple(shape)}')
     out = []

@@ -40,6 +40,10 @@ _OPTION_DEFAULTS: dict[str, Any] = {
     'optimize': True,
     'as_xarray': False,
 }
+_OPTION_KEYS = frozenset(_OPTION_DEFAULTS)
+#: Resolved options of a target that gives none (``pad`` and ``padkw`` are set per target).
+_RESOLVED_DEFAULTS = {**_OPTION_DEFAULTS, 'interpolation': 'linear', 'antialias': True}
+_NO_PAD = {2: ((0, 0),) * 2, 3: ((0, 0),) * 3}
 #: Keys that carry information (set by regions, grids or an earlier resolution) and are passed through.
 _INFO_KEYS = {'category_id', 'label', 'rel_cx', 'rel_cy', 'annot_idx', 'main_idx', 'aids', 'cids',
               'space_dims', 'data_dims', 'frame_gids', 'anchor', 'jitter'}
@@ -133,29 +137,41 @@ def _normalize_pad(pad: Any, ndim: int) -> tuple[tuple[int, int], ...]:
 
 
 def _resolve_options(tr: dict[str, Any], ndim: int) -> None:
-    for key, default in _OPTION_DEFAULTS.items():
-        if tr.get(key) is None:
-            tr[key] = default
-    tr['pad'] = _normalize_pad(tr['pad'], ndim)
-    padkw = dict(tr['padkw'] or {})
-    padkw.setdefault('mode', 'constant')
-    if padkw['mode'] not in _PAD_MODES:
-        raise InvalidOptionError('padkw mode', padkw['mode'], _PAD_MODES)
-    tr['padkw'] = padkw
-    if tr['interpolation'] == 'auto':
-        tr['interpolation'] = 'linear'
-    if tr['interpolation'] not in INTERPOLATIONS:
-        raise InvalidOptionError('interpolation', tr['interpolation'], INTERPOLATIONS)
-    if tr['antialias'] == 'auto':
-        tr['antialias'] = tr['interpolation'] != 'nearest'
+    """Fill every option: defaults (validated once, at import) where absent or None, the given ones checked."""
+    given = {key: tr[key] for key in _OPTION_KEYS.intersection(tr) if tr[key] is not None}
+    tr.update(_RESOLVED_DEFAULTS)
+    tr['pad'] = _NO_PAD[ndim]
+    tr['padkw'] = {'mode': 'constant'}
+    if given:
+        tr.update(given)
+        _check_options(tr, given, ndim)
+
+
+def _check_options(tr: dict[str, Any], given: Mapping[str, Any], ndim: int) -> None:
+    """Normalize and validate the options the target gives (``given``) in ``tr``."""
+    if 'pad' in given:
+        tr['pad'] = _normalize_pad(given['pad'], ndim)
+    if 'padkw' in given:
+        padkw = dict(given['padkw'])
+        padkw.setdefault('mode', 'constant')
+        if padkw['mode'] not in _PAD_MODES:
+            raise InvalidOptionError('padkw mode', padkw['mode'], _PAD_MODES)
+        tr['padkw'] = padkw
+    if 'interpolation' in given or 'antialias' in given:
+        if tr['interpolation'] == 'auto':
+            tr['interpolation'] = 'linear'
+        if tr['interpolation'] not in INTERPOLATIONS:
+            raise InvalidOptionError('interpolation', tr['interpolation'], INTERPOLATIONS)
+        if given.get('antialias', 'auto') == 'auto':
+            tr['antialias'] = tr['interpolation'] != 'nearest'
     if tr['scale'] is not None and tr['dsize'] is not None:
         raise TargetError(f"target gives both scale={tr['scale']!r} and dsize={tr['dsize']!r}; give one")
-    if tr['scale'] is not None:
+    if 'scale' in given:
         scale = (tr['scale'], tr['scale']) if np.isscalar(tr['scale']) else tuple(tr['scale'])
         if len(scale) != 2 or not all(float(s) > 0 for s in scale):
             raise InvalidOptionError('scale', tr['scale'], 'a positive number or an (sx, sy) pair')
         tr['scale'] = (float(scale[0]), float(scale[1]))
-    if tr['dsize'] is not None:
+    if 'dsize' in given:
         dsize = tuple(tr['dsize'])
         if len(dsize) != 2 or not all(int(d) == d and d >= 0 for d in dsize):
             raise InvalidOptionError('dsize', tr['dsize'], 'a (w, h) pair of integers >= 0')
