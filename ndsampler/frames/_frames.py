@@ -49,7 +49,10 @@ class Frames(abc.ABC):
     is per process and dropped when pickled; file handles live in the delayed
     layer's reader pool, which reopens them lazily after fork or unpickling.
     A source's identity is stat-ed once per process; call :meth:`invalidate`
-    after editing a source while a process keeps using it.
+    after editing a source while a process keeps using it. Cache files are
+    content-addressed, so once validated they are marked immutable in the
+    reader pool and reads never stat them again (:meth:`prepare` re-syncs
+    the pool for frames it rebuilds).
     """
 
     def __init__(self, workdir: Optional[PathLike] = None, backend: BackendLike = None,
