@@ -30,6 +30,7 @@ __all__ = [
     'TransformError',
     'TargetError',
     'UnknownIdError',
+    'IndexOutOfRangeError',
     'SourceNotFoundError',
     'ImageReadError',
     'CacheError',
@@ -96,6 +97,10 @@ class UnknownIdError(NdsamplerError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
+
+
+class IndexOutOfRangeError(NdsamplerError, IndexError):
+    """A positional index (sample, positive, negative, frame) is outside the valid range."""
 
 
 class SourceNotFoundError(NdsamplerError, FileNotFoundError):
