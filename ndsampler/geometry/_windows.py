@@ -221,7 +221,7 @@ def slices_shape(slices: Slices) -> tuple[int, ...]:
 def slices_to_box(slices: Slices) -> kwimage.Boxes:
     """The ``(y, x)`` window as a single ``ltrb`` box in corner coordinates."""
     sl_y, sl_x = slices[-2], slices[-1]
-    return kwimage.Boxes(np.array([[sl_x.start, sl_y.start, sl_x.stop, sl_y.stop]], dtype=float), 'ltrb')
+    return kwimage.Boxes(np.array([[sl_x.start, sl_y.start, sl_x.stop, sl_y.stop]], dtype=float), 'ltrb', canonical=True)
 
 
 def box_to_slices(box) -> tuple[slice, slice]:

@@ -1,6 +1,7 @@
 """Annotations of a sample: per-frame ``kwimage.Detections`` in sample coordinates, and class masks."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any, Iterable, Sequence
 
 import kwimage
@@ -49,6 +50,9 @@ def parse_with_annots(with_annots: bool | str | Iterable[str] | None) -> frozens
 class ImageBoxes:
     """The boxed annotations of one image as arrays, in dataset order (the regions table's).
 
+    The box columns are also kept sorted by top edge, so a window query tests only the
+    horizontal band of boxes that can reach it (two bisections, then a few comparisons).
+
     Attributes
     ----------
     rows : np.ndarray
@@ -56,12 +60,12 @@ class ImageBoxes:
     aids, cids, class_idxs : np.ndarray
         Annotation ids, category ids and class indexes (int64).
     ltrb : np.ndarray
-        ``(N, 4)`` boxes in image pixels; ``x0, y0, x1, y1`` are its contiguous columns.
+        ``(N, 4)`` boxes in image pixels.
     proper : bool
         True when every box has a positive area (no degenerate boxes).
     """
 
-    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'x0', 'y0', 'x1', 'y1', 'proper')
+    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_order', '_top', '_reach', '_cols')
 
     def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
         self.rows = rows
@@ -69,18 +73,31 @@ class ImageBoxes:
         self.cids = table['category_id'][rows]
         self.class_idxs = table['label'][rows]
         self.ltrb = table['ltrb'][rows]
-        self.x0, self.y0, self.x1, self.y1 = (np.ascontiguousarray(col) for col in self.ltrb.T)
-        self.proper = bool(((self.x1 > self.x0) & (self.y1 > self.y0)).all())
+        x0, y0, x1, y1 = self.ltrb.T
+        self.proper = bool(((x1 > x0) & (y1 > y0)).all())
+        finite = bool(np.isfinite(self.ltrb).all())
+        self._order = np.argsort(y0, kind='stable') if finite else np.arange(len(rows))
+        #: sorted top edges (a list, for bisect) and the tallest box; None: every box is a candidate
+        self._top = y0[self._order].tolist() if finite else None
+        self._reach = float((y1 - y0).max()) + 1.0 if finite and len(rows) else 0.0
+        ltrb_sorted = self.ltrb[self._order]
+        self._cols = (ltrb_sorted, *(np.ascontiguousarray(col) for col in ltrb_sorted.T))
 
     def visible(self, window: np.ndarray, visible_thresh: float) -> np.ndarray:
         """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
         wx0, wy0, wx1, wy1 = (float(v) for v in window)
+        if self._top is None:
+            lo, hi = 0, len(self._order)
+        else:  # a box reaching the window starts at most _reach above it and not below it
+            lo, hi = bisect_left(self._top, wy0 - self._reach), bisect_right(self._top, wy1)
+        ltrb, x0, y0, x1, y1 = (col[lo:hi] for col in self._cols)
         if visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0:
             # a proper box is visible at all exactly when it overlaps the window with positive area
-            return np.flatnonzero((self.x0 < wx1) & (self.x1 > wx0) & (self.y0 < wy1) & (self.y1 > wy0))
-        # boxes touching the window (degenerate ones included), then the exact fraction
-        near = np.flatnonzero((self.x0 <= wx1) & (self.x1 >= wx0) & (self.y0 <= wy1) & (self.y1 >= wy0))
-        return near[visible_fraction(self.ltrb[near], window) > visible_thresh]
+            hit = np.flatnonzero((x0 < wx1) & (x1 > wx0) & (y0 < wy1) & (y1 > wy0))
+        else:  # boxes touching the window (degenerate ones included), then the exact fraction
+            near = np.flatnonzero((x0 <= wx1) & (x1 >= wx0) & (y0 <= wy1) & (y1 >= wy0))
+            hit = near[visible_fraction(ltrb[near], window) > visible_thresh]
+        return np.sort(self._order[lo:hi][hit])
 
 
 class BoxLookup:
@@ -132,13 +149,14 @@ class BoxLookup:
         return boxes, local
 
 
-def _warp_ltrb(ltrb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Boxes mapped by an affine: a scale + shift done in place of numbers, anything else by corners."""
-    if matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[0, 0] > 0 and matrix[1, 1] > 0:
-        scale = np.array([matrix[0, 0], matrix[1, 1], matrix[0, 0], matrix[1, 1]])
-        shift = np.array([matrix[0, 2], matrix[1, 2], matrix[0, 2], matrix[1, 2]])
-        return ltrb * scale + shift
-    return warp_box(ltrb, matrix).data
+def _warp_ltrb(ltrb: np.ndarray, tf: kwimage.Affine) -> np.ndarray:
+    """Boxes mapped by an affine: a scale + shift done on the numbers, anything else by corners."""
+    (a, b, c), (d, e, f), _ = tf.matrix.tolist()
+    if b == 0 and d == 0 and a > 0 and e > 0:
+        out = ltrb * (a, e, a, e) if a != 1 or e != 1 else ltrb.copy()
+        out += (c, f, c, f)
+        return out
+    return warp_box(ltrb, tf.matrix).data
 
 
 def _segmentation(sseg: Any, dims: tuple[int, int]):
@@ -162,6 +180,13 @@ def _keypoints(ann: dict[str, Any], index: DatasetIndex, kp_classes):
     kpnames = index.dset._lookup_kpnames(ann['category_id'])
     kp_class_idxs = np.array([kp_classes.index(n) for n in kpnames])
     return kwimage.Points.from_coco(coco_kpts, kp_class_idxs, kp_classes)
+
+
+def _per_annot(index: DatasetIndex, gid: int | None, aids: np.ndarray, key: str, parse) -> list:
+    """``parse(ann)`` per annotation id; all None at once when no annotation of the image has ``key``."""
+    if gid is None or not index.image_has(gid, key):
+        return [None] * len(aids)
+    return [parse(index.ann(aid)) for aid in aids.tolist()]
 
 
 def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
@@ -213,19 +238,20 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
         id_to_idx = classes.id_to_idx
         class_idxs = np.array([id_to_idx.get(int(c), -1) for c in cids], dtype=np.int64)
     warp = tf_img_to_rel is not None and len(aids) > 0
-    matrix = np.asarray(tf_img_to_rel.matrix, dtype=float) if warp else None
     data: dict[str, Any] = {
         'aids': aids,
         'cids': cids,
         'class_idxs': class_idxs,
-        'boxes': kwimage.Boxes(_warp_ltrb(ltrb, matrix) if warp else ltrb, 'ltrb'),
+        'boxes': kwimage.Boxes(_warp_ltrb(ltrb, tf_img_to_rel) if warp else ltrb, 'ltrb', canonical=True),
     }
     if 'segmentation' in kinds or 'mask' in kinds:
         dims = index.image_dims(gid) if gid is not None else (0, 0)
-        ssegs = kwimage.PolygonList([_segmentation(index.ann(aid).get('segmentation'), dims) for aid in aids.tolist()])
+        ssegs = kwimage.PolygonList(_per_annot(index, gid, aids, 'segmentation',
+                                               lambda ann: _segmentation(ann.get('segmentation'), dims)))
         data['segmentations'] = ssegs.warp(tf_img_to_rel) if warp and any(p is not None for p in ssegs.data) else ssegs
     if 'keypoints' in kinds:
-        points = kwimage.PointsList([_keypoints(index.ann(aid), index, kp_classes) for aid in aids.tolist()])
+        points = kwimage.PointsList(_per_annot(index, gid, aids, 'keypoints',
+                                               lambda ann: _keypoints(ann, index, kp_classes)))
         if warp and any(p is not None for p in points.data):
             points = points.warp(tf_img_to_rel)
         points.meta['classes'] = kp_classes

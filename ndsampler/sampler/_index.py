@@ -62,6 +62,7 @@ class DatasetIndex:
         self._frame_pos: dict[int, dict[int, int]] = {}
         self._img_to_vid: dict[int, kwimage.Affine] = {}
         self._image_annots: dict[int, ImageAnnots] = {}
+        self._image_has: dict[tuple[int, str], bool] = {}
 
     def image(self, gid: int) -> dict[str, Any]:
         try:
@@ -134,4 +135,15 @@ class DatasetIndex:
             anns = self.dset.index.anns
             found = ImageAnnots([anns[aid] for aid in self.dset.index.gid_to_aids.get(gid, ())])
             self._image_annots[gid] = found
+        return found
+
+    def image_has(self, gid: int, key: str) -> bool:
+        """True when some annotation of image ``gid`` has a non-empty ``key`` (cached per image and key)."""
+        found = self._image_has.get((gid, key))
+        if found is None:
+            anns = self.dset.index.anns
+            values = (anns[aid].get(key) for aid in self.dset.index.gid_to_aids.get(gid, ()))
+            found = any(value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
+                        for value in values)
+            self._image_has[(gid, key)] = found
         return found

@@ -7,19 +7,38 @@ import kwimage
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.geometry import pad_slices, slices_shape, slices_to_box
+from ndsampler.errors import WindowError
+from ndsampler.geometry import pad_slices, slices_to_box
 from ndsampler.sampler._index import DatasetIndex
 
 __all__ = ['sample_params']
 
+_NO_PAD = ((0, 0), (0, 0))
+_EYE = np.eye(3)
+
+
+def _scale_shift(sx: float, sy: float, tx: float, ty: float) -> kwimage.Affine:
+    """The affine ``[[sx, 0, tx], [0, sy, ty], [0, 0, 1]]`` (set into a copy of the identity: cheapest)."""
+    matrix = _EYE.copy()
+    matrix[0, 0], matrix[0, 2], matrix[1, 1], matrix[1, 2] = sx, tx, sy, ty
+    return kwimage.Affine(matrix)
+
 
 def _output_shape(window_hw: tuple[int, int], tr: Target) -> tuple[int, int]:
+    """The output ``(H, W)``; a non-empty window never gives an empty output."""
     if tr['dsize'] is not None:
-        return tr['dsize'][1], tr['dsize'][0]
-    if tr['scale'] is not None:
+        out_hw = tr['dsize'][1], tr['dsize'][0]
+    elif tr['scale'] is not None:
         sx, sy = tr['scale']
-        return int(round(window_hw[0] * sy)), int(round(window_hw[1] * sx))
-    return window_hw
+        out_hw = int(round(window_hw[0] * sy)), int(round(window_hw[1] * sx))
+    else:
+        return window_hw
+    if (window_hw[0] and not out_hw[0]) or (window_hw[1] and not out_hw[1]):
+        how = f"dsize={tr['dsize']!r}" if tr['dsize'] is not None else f"scale={tr['scale']!r}"
+        raise WindowError(f'window {window_hw[0]}x{window_hw[1]} (h x w) sampled at {how} gives an output of '
+                          f'{out_hw[0]}x{out_hw[1]} pixels; the output needs at least one pixel per axis '
+                          '(use a larger scale or window)')
+    return out_hw
 
 
 def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
@@ -46,27 +65,25 @@ def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
     """
     is_video = tr.get('vidid') is not None
     space_pad = tr['pad'][-2:]
-    window = pad_slices(tr['space_slice'], space_pad) if any(a or b for a, b in space_pad) else tr['space_slice']
-    window_hw = slices_shape(window)
+    window = tr['space_slice'] if space_pad == _NO_PAD else pad_slices(tr['space_slice'], space_pad)
+    (y0, y1), (x0, x1) = st_dims = [(sl.start, sl.stop) for sl in window]
+    window_hw = (y1 - y0, x1 - x0)
     out_hw = _output_shape(window_hw, tr)
-    fallback = tr['scale'] or (1.0, 1.0)
-    sx = out_hw[1] / window_hw[1] if window_hw[1] else fallback[0]
-    sy = out_hw[0] / window_hw[0] if window_hw[0] else fallback[1]
-    y0, x0 = window[0].start, window[1].start
+    if tr['scale'] is None and tr['dsize'] is None:
+        sx = sy = 1.0
+    else:
+        fallback = tr['scale'] or (1.0, 1.0)
+        sx = out_hw[1] / window_hw[1] if window_hw[1] else fallback[0]
+        sy = out_hw[0] / window_hw[0] if window_hw[0] else fallback[1]
     # the products translate @ scale and scale @ translate, written out (same floats, no matmuls)
-    tf_rel_to_abs = kwimage.Affine(np.array([[1.0 / sx, 0.0, x0], [0.0, 1.0 / sy, y0], [0.0, 0.0, 1.0]]))
-    tf_abs_to_rel = kwimage.Affine(np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy], [0.0, 0.0, 1.0]]))
-    frame_warps = []
-    for gid in tr['frame_gids']:
-        if gid is None:
-            frame_warps.append(None)
-        elif is_video:
-            frame_warps.append(tf_abs_to_rel @ index.warp_img_to_vid(gid))
-        else:
-            frame_warps.append(tf_abs_to_rel)
-    st_dims = [(sl.start, sl.stop) for sl in window]
-    time_pad = tr['pad'][0] if is_video else (0, 0)
-    if is_video:
+    tf_rel_to_abs = _scale_shift(1.0 / sx, 1.0 / sy, x0, y0)
+    tf_abs_to_rel = _scale_shift(sx, sy, -x0 * sx, -y0 * sy)
+    time_pad = (0, 0)
+    if not is_video:
+        frame_warps = [tf_abs_to_rel]
+    else:
+        frame_warps = [None if gid is None else tf_abs_to_rel @ index.warp_img_to_vid(gid) for gid in tr['frame_gids']]
+        time_pad = tr['pad'][0]
         ts = tr['time_slice']
         st_dims = [(ts.start - time_pad[0], ts.stop + time_pad[1])] + st_dims
     return {

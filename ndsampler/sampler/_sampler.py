@@ -324,13 +324,17 @@ class CocoSampler(ub.NiceRepr):
             frame_dets.append(frame_detections(
                 self._index, self._boxes, gid, warp, window_img, kinds, self.classes,
                 self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
-        annots = {
-            'frame_dets': frame_dets,
-            'aids': np.concatenate([d.data['aids'] for d in frame_dets]),
-            'cids': np.concatenate([d.data['cids'] for d in frame_dets]),
-            'rel_frame_index': np.repeat(np.arange(len(frame_dets)), [len(d) for d in frame_dets]),
-            'rel_boxes': kwimage.Boxes(np.concatenate([d.boxes.data for d in frame_dets]), 'ltrb'),
-        }
+        if len(frame_dets) == 1:  # an image: copies of its arrays (concatenating one array costs more)
+            data = frame_dets[0].data
+            aids, cids, ltrb = data['aids'].copy(), data['cids'].copy(), data['boxes'].data.copy()
+            rel_frame_index = np.zeros(len(aids), dtype=np.int64)
+        else:
+            aids = np.concatenate([d.data['aids'] for d in frame_dets])
+            cids = np.concatenate([d.data['cids'] for d in frame_dets])
+            ltrb = np.concatenate([d.boxes.data for d in frame_dets])
+            rel_frame_index = np.repeat(np.arange(len(frame_dets)), [len(d) for d in frame_dets])
+        annots = {'frame_dets': frame_dets, 'aids': aids, 'cids': cids, 'rel_frame_index': rel_frame_index,
+                  'rel_boxes': kwimage.Boxes(ltrb, 'ltrb', canonical=True)}
         if 'segmentation' in kinds:
             annots['rel_ssegs'] = _concat_lists(d.data['segmentations'] for d in frame_dets)
         if 'keypoints' in kinds:
@@ -340,7 +344,7 @@ class CocoSampler(ub.NiceRepr):
             masks = np.stack([render_class_mask(d, params['out_hw']) for d in frame_dets])
             annots['class_masks'] = masks if is_video else masks[0]
         main_aid = tr.get('aid')
-        hits = np.flatnonzero(annots['aids'] == main_aid) if main_aid is not None else []
+        hits = np.flatnonzero(aids == main_aid) if main_aid is not None and main_aid >= 0 else ()
         tr['annot_idx'] = int(hits[0]) if len(hits) else -1
         return annots
 
