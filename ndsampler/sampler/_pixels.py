@@ -64,8 +64,11 @@ def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[s
 
 def _valid_span(lo: int, size: int, scale: float, extent: int) -> tuple[int, int]:
     """Output pixels ``[a, b)`` whose centres fall inside ``[0, extent)`` of the source axis."""
-    a = math.ceil(-lo * scale - 0.5 - 1e-9)
-    b = math.ceil((extent - lo) * scale - 0.5 - 1e-9)
+    if scale == 1.0:  # the same integers as the general formula
+        a, b = -lo, extent - lo
+    else:
+        a = math.ceil(-lo * scale - 0.5 - 1e-9)
+        b = math.ceil((extent - lo) * scale - 0.5 - 1e-9)
     a = min(max(a, 0), size)
     return a, min(max(b, a), size)
 
@@ -115,9 +118,8 @@ def _frame_pixels(arr: np.ndarray, tr: Target, params: dict[str, Any], valid, cr
         arr = arr[..., None]
     (ya, yb), (xa, xb) = valid
     out_h, out_w = params['out_hw']
-    space_pad = [(ya, out_h - yb), (xa, out_w - xb), (0, 0)]
-    if any(a or b for a, b in space_pad):
-        arr = _pad(arr if cropped else arr[ya:yb, xa:xb], space_pad, tr)
+    if ya or xa or yb != out_h or xb != out_w:
+        arr = _pad(arr if cropped else arr[ya:yb, xa:xb], [(ya, out_h - yb), (xa, out_w - xb), (0, 0)], tr)
     return arr
 
 
