@@ -9,8 +9,7 @@ import numpy as np
 from ndsampler.backends._base import Backend
 from ndsampler.backends._reader import open_gdal
 from ndsampler.errors import ImageReadError, InvalidOptionError
-from ndsampler.io import COG_COMPRESSIONS, gdal_env, is_remote, write_cog
-from ndsampler.io.cog import _LEVEL_RANGES
+from ndsampler.io import COG_COMPRESSIONS, COG_LEVEL_RANGES, gdal_env, is_remote, write_cog
 
 __all__ = ['CogBackend', 'AUTO_LEVELS']
 
@@ -23,9 +22,9 @@ def _check_level(level: Any, compress: str) -> Any:
     """The concrete level for ``compress`` (None for codecs without levels)."""
     if level is None or (isinstance(level, str) and level.lower() == 'auto'):
         return AUTO_LEVELS.get(compress)
-    if compress not in _LEVEL_RANGES:
+    if compress not in COG_LEVEL_RANGES:
         raise InvalidOptionError('cog level', level, f"'auto' (compress={compress!r} has no levels)")
-    lo, hi = _LEVEL_RANGES[compress]
+    lo, hi = COG_LEVEL_RANGES[compress]
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not lo <= level <= hi:
         raise InvalidOptionError('cog level', level, f"'auto' or an int in [{lo}, {hi}] for compress={compress!r}")
     return int(level)

@@ -15,12 +15,13 @@ from ndsampler._typing import PathLike
 from ndsampler.errors import ImageReadError, InvalidOptionError, SourceNotFoundError
 from ndsampler.io.atomic import atomic_write
 
-__all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'LOSSLESS_COMPRESSIONS']
+__all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'LOSSLESS_COMPRESSIONS', 'COG_LEVEL_RANGES']
 
 #: Compressions the GDAL COG driver accepts (JPEG and WEBP are lossy).
 COG_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS', 'JPEG', 'WEBP', 'LERC')
 LOSSLESS_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS')
-_LEVEL_RANGES = {'ZSTD': (1, 22), 'DEFLATE': (1, 12), 'LZMA': (0, 9)}
+#: Inclusive ``(min, max)`` compression ``level`` per codec that has one.
+COG_LEVEL_RANGES = {'ZSTD': (1, 22), 'DEFLATE': (1, 12), 'LZMA': (0, 9)}
 _OVERVIEW_RESAMPLING = ('NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'LANCZOS', 'MODE', 'RMS')
 
 
@@ -107,9 +108,10 @@ def write_cog(
     if compress in ('ZSTD', 'DEFLATE', 'LZW', 'LZMA'):
         options['PREDICTOR'] = 'YES'
     if level is not None:
-        lo, hi = _LEVEL_RANGES.get(compress, (None, None))
+        lo, hi = COG_LEVEL_RANGES.get(compress, (None, None))
         if lo is None:
-            raise InvalidOptionError('level', level, f'no level for compress={compress!r}; only for {sorted(_LEVEL_RANGES)}')
+            raise InvalidOptionError('level', level,
+                                     f'no level for compress={compress!r}; only for {sorted(COG_LEVEL_RANGES)}')
         if not isinstance(level, (int, np.integer)) or not lo <= level <= hi:
             raise InvalidOptionError('level', level, f'an int in [{lo}, {hi}] for compress={compress!r}')
         options['LEVEL'] = int(level)

@@ -7,7 +7,7 @@ import pytest
 import rasterio
 
 from ndsampler import errors
-from ndsampler.io import FileLock, atomic_write, is_cog, write_cog
+from ndsampler.io import COG_LEVEL_RANGES, FileLock, atomic_write, is_cog, write_cog
 from ndsampler.io import cog as cog_mod
 
 
@@ -115,3 +115,14 @@ def test_write_cog_level_is_lossless(tmp_path, compress, level):
     fpath = write_cog(tmp_path / 'a.tif', data, compress=compress, level=level)
     with rasterio.open(fpath) as src:
         np.testing.assert_array_equal(src.read().transpose(1, 2, 0), data)
+
+
+@pytest.mark.parametrize('compress', sorted(COG_LEVEL_RANGES))
+def test_cog_level_ranges_are_the_accepted_levels(tmp_path, compress):
+    lo, hi = COG_LEVEL_RANGES[compress]
+    data = np.zeros((32, 32), np.uint8)
+    for level in (lo, hi):
+        write_cog(tmp_path / f'{level}.tif', data, compress=compress, level=level, overviews=0)
+    for level in (lo - 1, hi + 1):
+        with pytest.raises(errors.InvalidOptionError, match=f'level={level}'):
+            write_cog(tmp_path / 'bad.tif', data, compress=compress, level=level)
