@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import scriptconfig as scfg
 
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_ids
-from ndsampler.frames import STATE_ORDER, CocoFrames
+from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers
 
 __all__ = ['PrepareCLI', 'cache_report']
 
@@ -36,11 +36,12 @@ class PrepareCLI(CommandConfig):
     dataset = scfg.Value(None, type=str, position=1, help='path of the kwcoco dataset file')
     workdir = scfg.Value(None, type=str, help='cache root (the cache goes in <workdir>/_cache/frames); default: the dataset folder')
     backend = scfg.Value('cog', type=str, help='cache format: cog | npy')
-    workers = scfg.Value(0, type=int, help='worker processes (0: convert in this process)')
+    workers = scfg.Value(0, type=int, help='worker processes, >= 0 (0: convert in this process)')
     dry_run = scfg.Value(False, isflag=True, help='only report what would be converted')
     image_ids = scfg.Value(None, type=str, nargs='+', help='prepare only these image ids (space or comma separated)')
 
     def execute(self) -> int:
+        workers = check_workers(self.workers)
         dset = load_dataset(self.dataset)
         frames = CocoFrames(dset, workdir=self.workdir, backend=parse_backend(self.backend, ('cog', 'npy')))
         ids = parse_ids(self.image_ids, frames.image_ids)
@@ -53,7 +54,7 @@ class PrepareCLI(CommandConfig):
             for gid in report['no_source']:
                 print(f'  image {gid!r}: source file missing')
             return 1 if report['no_source'] else 0
-        summary = frames.prepare(ids, workers=max(int(self.workers), 0))
+        summary = frames.prepare(ids, workers=workers)
         print(summary)
         print(f'cache: {frames.cache_dpath}')
         return 0 if summary.ok else 1

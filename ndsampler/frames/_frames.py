@@ -17,7 +17,7 @@ from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, get_reader
 from ndsampler.delayed.readers import reader_pool
 from ndsampler.errors import ImageReadError, InvalidOptionError, UnknownIdError
-from ndsampler.frames._prepare import PrepareSummary, PrepareTask, run_tasks, summarize
+from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.geometry import clip_slices, normalize_slices
 
@@ -280,7 +280,8 @@ class Frames(abc.ABC):
         image_ids : Sequence | None
             Images to prepare (None: all).
         workers : int
-            Worker processes (0: convert in this process).
+            Worker processes (0: convert in this process); negative values raise
+            :class:`~ndsampler.errors.InvalidOptionError`.
         executor : concurrent.futures.Executor | None
             Run the (picklable) work units here instead, e.g. a dask.distributed executor.
         progress : bool
@@ -290,6 +291,7 @@ class Frames(abc.ABC):
         -------
         PrepareSummary
         """
+        workers = check_workers(workers)
         start = time.perf_counter()
         ids = self.image_ids if image_ids is None else list(image_ids)
         image_sources: Dict[Any, List[str]] = {}

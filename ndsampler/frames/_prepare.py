@@ -7,11 +7,35 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import numpy as np
 import ubelt as ub
 
 from ndsampler.backends import coerce_backend, source_identity
+from ndsampler.errors import InvalidOptionError
 
-__all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'convert_one', 'run_tasks', 'summarize']
+__all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'check_workers', 'convert_one', 'run_tasks', 'summarize']
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` as an int >= 0 (0: convert in this process); anything else raises.
+
+    Raises
+    ------
+    InvalidOptionError
+        A negative, non-integer or boolean ``workers``.
+
+    Example
+    -------
+    >>> check_workers(2)
+    2
+    >>> check_workers(-1)
+    Traceback (most recent call last):
+    ...
+    ndsampler.errors.InvalidOptionError: invalid workers=-1; allowed: an int >= 0 (0: convert in this process)
+    """
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
+        raise InvalidOptionError('workers', workers, 'an int >= 0 (0: convert in this process)')
+    return int(workers)
 
 
 @dataclass(frozen=True)

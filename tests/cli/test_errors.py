@@ -25,6 +25,10 @@ def test_bad_options(small_dset, run_cli):
     assert "'gzip'" in line and "'cog', 'npy'" in line
     line = _only_error_line(run_cli('prepare', small_dset, '--image-ids', '1', '77'), 'prepare')
     assert 'unknown image id 77' in line
+    for flags in (['--workers', '-3'], ['--workers=-1', '--dry-run']):
+        line = _only_error_line(run_cli('prepare', small_dset, *flags), 'prepare')
+        assert 'workers=-' in line and 'int >= 0' in line
+    assert not (small_dset.parent / '_cache').exists()
     line = _only_error_line(run_cli('show', small_dset, '--mode', 'sideways'), 'show')
     assert "'sideways'" in line and "'grid'" in line
     line = _only_error_line(run_cli('show', small_dset, '--window', '0,5'), 'show')

@@ -9,7 +9,7 @@ from frames_helpers import smooth_image, write_tif
 
 from ndsampler.backends import NpyBackend
 from ndsampler.delayed.readers import get_reader
-from ndsampler.errors import UnknownIdError
+from ndsampler.errors import InvalidOptionError, UnknownIdError
 from ndsampler.frames import PrepareSummary, SimpleFrames
 
 
@@ -158,3 +158,11 @@ def test_bad_options_and_ids(tif_sources, tmp_path):
         _frames(tif_sources, tmp_path, backend='zarr')
     with pytest.raises(UnknownIdError, match='42'):
         _frames(tif_sources, tmp_path).status([42])
+
+
+@pytest.mark.parametrize('workers', [-1, -3, 1.5, True, '2'])
+def test_bad_workers_are_rejected_before_any_work(tif_sources, tmp_path, workers):
+    frames = _frames(tif_sources, tmp_path)
+    with pytest.raises(InvalidOptionError, match=f'workers={workers!r}'):
+        frames.prepare(workers=workers, progress=False)
+    assert set(frames.status().values()) == {'missing'}
