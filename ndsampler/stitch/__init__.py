@@ -7,10 +7,10 @@ convert between float results and compact integer files.
 """
 from ndsampler.stitch._manager import STITCHING_SPACES, CocoStitchingManager
 from ndsampler.stitch._quantize import dequantize, quantization_for, quantize_image
-from ndsampler.stitch._stitcher import EDGE_KINDS, Stitcher, edge_weights
+from ndsampler.stitch._stitcher import EDGE_KINDS, FLOAT_DTYPES, Stitcher, coerce_float_dtype, edge_weights
 from ndsampler.stitch._writer import WriterQueue
 
 __all__ = [
-    'Stitcher', 'edge_weights', 'EDGE_KINDS', 'CocoStitchingManager', 'STITCHING_SPACES', 'WriterQueue',
+    'Stitcher', 'edge_weights', 'EDGE_KINDS', 'FLOAT_DTYPES', 'coerce_float_dtype', 'CocoStitchingManager', 'STITCHING_SPACES', 'WriterQueue',
     'quantize_image', 'dequantize', 'quantization_for',
 ]

@@ -17,7 +17,7 @@ from ndsampler._typing import DSize, PathLike, Slices
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.errors import InvalidOptionError, StitchingError, UnknownIdError
 from ndsampler.stitch._asset import PROB_FORMATS, write_result
-from ndsampler.stitch._stitcher import Stitcher
+from ndsampler.stitch._stitcher import Stitcher, coerce_float_dtype
 from ndsampler.stitch._writer import WriterQueue
 
 __all__ = ['CocoStitchingManager', 'STITCHING_SPACES']
@@ -80,7 +80,7 @@ class CocoStitchingManager:
     quantize : bool
         Write integers (int16, uint8 for png) with a ``quantization`` dict on the asset.
     dtype : dtype
-        Canvas float dtype.
+        Canvas dtype, one of :data:`~ndsampler.stitch.FLOAT_DTYPES`.
     assets_dname : str
         Top-level asset folder inside the bundle (relative, no ``..``).
     write_probs : bool
@@ -157,7 +157,7 @@ class CocoStitchingManager:
         self.prob_compress = prob_compress
         self.prob_blocksize = prob_blocksize
         self.quantize = quantize
-        self.dtype = np.dtype(dtype)
+        self.dtype = coerce_float_dtype(dtype)
         self.write_probs = write_probs
         self.device = device
         self.expected_minmax = expected_minmax

@@ -13,10 +13,12 @@ from ndsampler._typing import PathLike, Slices, WindowDims
 from ndsampler.errors import InvalidOptionError, StitchingError, WindowError
 from ndsampler.stitch._canvas import TorchOps, coerce_ops, disk_array, release_pages, row_blocks
 
-__all__ = ['Stitcher', 'edge_weights', 'EDGE_KINDS']
+__all__ = ['Stitcher', 'edge_weights', 'EDGE_KINDS', 'FLOAT_DTYPES', 'coerce_float_dtype']
 
 #: Edge down-weighting profiles accepted by :func:`edge_weights`.
 EDGE_KINDS = ('ramp', 'gaussian')
+#: Canvas dtypes (numpy and torch both have them).
+FLOAT_DTYPES = ('float16', 'float32', 'float64')
 #: Bytes a disk canvas may have mapped in before its pages are released.
 _MAPPED_BUDGET = 128 * 2 ** 20
 
@@ -88,6 +90,50 @@ def edge_weights(
     return _edge_weights_cached(dims, kind, float(margin), float(sigma), np.dtype(dtype).name)
 
 
+def coerce_float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a numpy float dtype of :data:`FLOAT_DTYPES`.
+
+    Raises
+    ------
+    InvalidOptionError
+        Anything numpy does not know or that is not one of :data:`FLOAT_DTYPES`.
+
+    Example
+    -------
+    >>> coerce_float_dtype(np.float64)
+    dtype('float64')
+    >>> coerce_float_dtype('banana')
+    Traceback (most recent call last):
+    ...
+    ndsampler.errors.InvalidOptionError: invalid dtype='banana'; allowed: 'float16', 'float32', 'float64'
+    """
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        out = None
+    if out is None or out.name not in FLOAT_DTYPES:
+        raise InvalidOptionError('dtype', dtype, FLOAT_DTYPES)
+    return out
+
+
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    """``(H, W)`` or ``(H, W, C)`` of positive integers, as plain ints."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = ()
+    if len(dims) not in (2, 3) or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                                          for d in dims):
+        raise WindowError(f'shape={shape!r} is not allowed; allowed: (H, W) or (H, W, C) of positive integers')
+    return tuple(int(d) for d in dims)
+
+
+def _check_weight_range(lo: float, hi: float) -> None:
+    """Weights must be finite and >= 0 (0 means 'ignore this pixel')."""
+    if not (lo >= 0 and hi < np.inf):
+        raise StitchingError(f'weights must be finite and >= 0 (0 is allowed); got min={lo!r}, max={hi!r}')
+
+
 def _normalize_slices(slices: Sequence[slice], canvas_hw: tuple[int, int]) -> tuple[tuple[int, int], ...]:
     """(start, stop) per spatial axis; None bounds mean the canvas edge, negatives are canvas coordinates."""
     if len(slices) != 2 or not all(isinstance(s, slice) for s in slices):
@@ -124,9 +170,9 @@ class Stitcher:
     Parameters
     ----------
     shape : (H, W) | (H, W, C)
-        Output shape.
+        Output shape (positive integers).
     dtype : dtype
-        Canvas and result float dtype.
+        Canvas and result dtype, one of :data:`FLOAT_DTYPES`.
     device : 'numpy' | torch device
         ``'numpy'`` keeps numpy arrays; a torch device (``'cpu'``, ``'cuda:0'``) accumulates
         torch tensors there and :meth:`finalize` returns a tensor on it.
@@ -146,12 +192,8 @@ class Stitcher:
 
     def __init__(self, shape: Sequence[int], dtype: Any = 'float32', device: Any = 'numpy',
                  memmap: bool | PathLike = False) -> None:
-        shape = tuple(int(d) for d in shape)
-        if len(shape) not in (2, 3) or min(shape) < 1:
-            raise WindowError(f'shape={shape!r} must be (H, W) or (H, W, C) with positive sizes')
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != 'f':
-            raise InvalidOptionError('dtype', self.dtype.name, 'a float dtype (float16, float32, float64)')
+        shape = _check_shape(shape)
+        self.dtype = coerce_float_dtype(dtype)
         self.shape = shape
         self._ops = coerce_ops(device)
         self.device = self._ops.device
@@ -194,13 +236,17 @@ class Stitcher:
 
     def _coerce_weights(self, weights: Any, hw: tuple[int, int]) -> Any:
         if np.isscalar(weights) or getattr(weights, 'ndim', None) == 0:
-            return float(weights)
+            weight = float(weights)
+            _check_weight_range(weight, weight)
+            return weight
         weights = self._ops.asarray(weights, self.dtype)
         if weights.ndim == 3 and weights.shape[2] == 1:
             weights = weights[..., 0]
         if tuple(weights.shape) != hw:
             raise StitchingError(f'weights shape {tuple(weights.shape)} does not match the data window {hw} '
                                  '(allowed: a scalar, (h, w) or (h, w, 1))')
+        if min(hw) > 0:
+            _check_weight_range(float(weights.min()), float(weights.max()))
         return weights
 
     def add(self, slices: Slices, data: Any, weights: Any = None, downweight_edges: bool | str = False) -> None:
@@ -214,7 +260,8 @@ class Stitcher:
         data : ndarray | Tensor
             ``(h, w)`` or ``(h, w, C)`` matching the slices and the canvas channels.
         weights : float | ndarray | None
-            A scalar or per-pixel ``(h, w)`` / ``(h, w, 1)`` weights (default 1).
+            A scalar or per-pixel ``(h, w)`` / ``(h, w, 1)`` weights (default 1); finite
+            and >= 0 (0 ignores a pixel), else :class:`StitchingError` names the minimum.
         downweight_edges : bool | 'ramp' | 'gaussian'
             Multiply the weights by :func:`edge_weights` of the (unclipped) window (True = ramp).
         """

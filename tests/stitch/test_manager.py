@@ -237,6 +237,10 @@ def test_bad_input(tmp_path):
         CocoStitchingManager(dset, 'ok', 'x', prob_format='jpg')
     with pytest.raises(ValueError):
         CocoStitchingManager(dset, 'ok', 'a,,b')
+    with pytest.raises(InvalidOptionError, match="dtype='banana'.*'float32'"):
+        CocoStitchingManager(dset, 'ok', 'x', dtype='banana')
+    with pytest.raises(InvalidOptionError, match="dtype='int16'"):
+        CocoStitchingManager(dset, 'ok', 'x', dtype='int16')
     mgr = CocoStitchingManager(dset, 'ok', 'a|b')
     with pytest.raises(StitchingError, match=r'\(8, 8, 3\).*2'):
         mgr.accumulate_image(1, None, np.zeros((8, 8, 3)))

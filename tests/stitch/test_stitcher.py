@@ -79,6 +79,57 @@ def test_bad_arguments():
         s.add((slice(0, 3), slice(0, 3)), np.zeros((3, 3)), downweight_edges='cosine')
 
 
+@pytest.mark.parametrize('shape', [(0, 3), (3, -2), (2.5, 3), (3, 3, 1.0), (True, 3), (3,), (2, 2, 2, 2), 'ab', 5])
+def test_bad_shape_is_rejected(shape):
+    with pytest.raises(WindowError, match='positive integers'):
+        Stitcher(shape)
+
+
+def test_numpy_integer_shape_is_accepted():
+    s = Stitcher(np.array([2, 3], dtype=np.int64))
+    assert s.shape == (2, 3) and all(type(d) is int for d in s.shape)
+
+
+@pytest.mark.parametrize('dtype', ['banana', 'int32', 'uint8', 'complex64', object, 'float128'])
+def test_bad_dtype_names_it_and_the_float_dtypes(dtype):
+    with pytest.raises(InvalidOptionError, match=r"float16', 'float32', 'float64'") as info:
+        Stitcher((3, 3), dtype=dtype)
+    assert repr(dtype) in str(info.value)
+
+
+@pytest.mark.parametrize('bad', [-1.0, -1e-9, np.nan, np.inf, -np.inf])
+def test_negative_or_nonfinite_weights_are_rejected(bad):
+    s = Stitcher((4, 4))
+    with pytest.raises(StitchingError, match='weights must be finite and >= 0') as info:
+        s.add((slice(0, 2), slice(0, 2)), np.ones((2, 2)), weights=bad)
+    assert f'min={bad!r}' in str(info.value)
+    per_pixel = np.ones((2, 2), np.float32)
+    per_pixel[1, 0] = bad
+    with pytest.raises(StitchingError, match='weights must be finite and >= 0') as info:
+        s.add((slice(0, 2), slice(0, 2)), np.ones((2, 2)), weights=per_pixel)
+    lowest = np.nan if np.isnan(bad) else float(np.float32(min(bad, 1.0)))
+    assert f'min={lowest!r}' in str(info.value)
+    s.add((slice(0, 2), slice(0, 2)), np.ones((2, 2)))
+    assert np.nansum(s.finalize()) == 4.0, 'rejected adds leave the canvas untouched'
+
+
+def test_torch_weights_are_checked_on_device():
+    torch = pytest.importorskip('torch')
+    s = Stitcher((4, 4), device='cpu')
+    weights = torch.ones(2, 2)
+    weights[0, 1] = -2
+    with pytest.raises(StitchingError, match='min=-2.0'):
+        s.add((slice(0, 2), slice(0, 2)), torch.ones(2, 2), weights=weights)
+
+
+def test_zero_weights_are_allowed():
+    s = Stitcher((2, 2))
+    s.add((slice(0, 2), slice(0, 2)), np.full((2, 2), 5.0), weights=0)
+    s.add((slice(0, 2), slice(0, 2)), np.full((2, 2), 1.0), weights=np.array([[0, 1], [1, 1]]))
+    out = s.finalize()
+    assert np.isnan(out[0, 0]) and (out.ravel()[1:] == 1.0).all()
+
+
 def test_nan_data_gets_zero_weight():
     s = Stitcher((2, 2, 2))
     a = np.ones((2, 2, 2), np.float32)
