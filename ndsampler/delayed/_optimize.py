@@ -202,24 +202,20 @@ def _warp_into(chain: _Chain) -> DelayedImage:
 
     sx, sy = _scales(matrix)
     support_x, support_y = kernel_support(params['interpolation'], params['antialias'], sx, sy)
-    inv = np.linalg.inv(matrix)
     w, h = chain.dsize
-    box = warp_box([0, 0, w, h], inv).data[0]
-    box = box + np.array([-support_x, -support_y, support_x, support_y])
+    bx0, by0, bx1, by1 = _source_extent(matrix, w, h)
     in_w, in_h = inner.dsize
-    lo = np.array([0.0, 0.0])
-    hi = np.array([float(in_w), float(in_h)])
+    lo_x, lo_y, hi_x, hi_y = 0.0, 0.0, float(in_w), float(in_h)
     for limit_matrix, (lw, lh) in limits[:-1]:
-        lbox = warp_box([0, 0, lw, lh], np.linalg.inv(limit_matrix)).data[0]
-        lo = np.maximum(lo, lbox[:2])
-        hi = np.minimum(hi, lbox[2:])
-    valid_lo, valid_hi = lo, hi
-    lo = np.maximum(lo, box[:2])
-    hi = np.maximum(np.minimum(hi, box[2:]), lo)
-    sl_y, sl_x = box_to_slices([lo[0], lo[1], hi[0], hi[1]])
+        lx0, ly0, lx1, ly1 = _source_extent(limit_matrix, lw, lh)
+        lo_x, lo_y, hi_x, hi_y = max(lo_x, lx0), max(lo_y, ly0), min(hi_x, lx1), min(hi_y, ly1)
+    valid = (lo_x, lo_y, hi_x, hi_y)
+    lo_x, lo_y = max(lo_x, bx0 - support_x), max(lo_y, by0 - support_y)
+    hi_x, hi_y = max(min(hi_x, bx1 + support_x), lo_x), max(min(hi_y, by1 + support_y), lo_y)
+    sl_y, sl_x = box_to_slices([lo_x, lo_y, hi_x, hi_y])
     window, _ = clip_slices((sl_y, sl_x), (in_h, in_w))
-    offset = np.array([window[1].start, window[0].start], dtype=float)
-    valid_box = tuple(np.concatenate([valid_lo - offset, valid_hi - offset]).tolist())
+    ox, oy = float(window[1].start), float(window[0].start)
+    valid_box = (valid[0] - ox, valid[1] - oy, valid[2] - ox, valid[3] - oy)
     src = _crop_into(inner, window, chain.bands)
     for quantization in reversed(quantizations):
         src = DelayedDequantize(src, quantization)
@@ -228,6 +224,20 @@ def _warp_into(chain: _Chain) -> DelayedImage:
     if tuple(src.dsize) == tuple(chain.dsize) and is_identity(final, atol=_EPS):
         return src
     return DelayedWarp(src, kwimage.Affine(final), dsize=chain.dsize, valid_box=valid_box, **params)
+
+
+def _source_extent(matrix: np.ndarray, w: float, h: float) -> tuple[float, float, float, float]:
+    """``ltrb`` extent, in source pixels, of the output rectangle ``[0, w] x [0, h]`` mapped back by ``matrix``.
+
+    Axis-aligned matrices (the common scale + shift) are inverted with scalar arithmetic.
+    """
+    (a, b, c), (d, e, f) = matrix[:2].tolist()
+    if b == 0 and d == 0 and a != 0 and e != 0:
+        xa, xb = -c / a, (w - c) / a
+        ya, yb = -f / e, (h - f) / e
+        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+    x0, y0, x1, y1 = warp_box([0, 0, w, h], np.linalg.inv(matrix)).data[0].tolist()
+    return x0, y0, x1, y1
 
 
 def _pick_overview(node: DelayedImage, bottleneck: float):

@@ -239,13 +239,19 @@ def box_to_slices(box) -> tuple[slice, slice]:
         ltrb = np.asarray(box.to_ltrb().data, dtype=float).reshape(-1, 4)
         if len(ltrb) != 1:
             raise WindowError(f'expected one box, got {len(ltrb)}')
-        ltrb = ltrb[0]
+        ltrb = ltrb[0].tolist()
     else:
-        ltrb = np.asarray(box, dtype=float).reshape(4)
-    snapped = np.round(ltrb)
-    near = np.abs(ltrb - snapped) < 1e-6
-    lo = np.where(near[:2], snapped[:2], np.floor(ltrb[:2])).astype(int)
-    hi = np.where(near[2:], snapped[2:], np.ceil(ltrb[2:])).astype(int)
-    if (hi < lo).any():
-        raise WindowError(f'box {ltrb.tolist()} has negative size')
-    return slice(int(lo[1]), int(hi[1])), slice(int(lo[0]), int(hi[0]))
+        ltrb = np.asarray(box, dtype=float).reshape(4).tolist()
+    if not all(math.isfinite(v) for v in ltrb):
+        raise WindowError(f'box {ltrb} has non-finite edges')
+    x0, y0 = (_snap(v, math.floor) for v in ltrb[:2])
+    x1, y1 = (_snap(v, math.ceil) for v in ltrb[2:])
+    if x1 < x0 or y1 < y0:
+        raise WindowError(f'box {ltrb} has negative size')
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _snap(value: float, outward) -> int:
+    """``value`` rounded to an integer within 1e-6 of it, else ``outward(value)`` (floor / ceil)."""
+    nearest = round(value)
+    return nearest if abs(value - nearest) < 1e-6 else int(outward(value))

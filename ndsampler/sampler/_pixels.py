@@ -134,7 +134,9 @@ def finalize_frames(trees: list, tr: Target, params: dict[str, Any], num_channel
     valid = _valid_window(tr, params)
     finals = [_frame_pixels(tree.finalize(optimize=tr['optimize']), tr, params, valid, cropped=False)
               for tree in trees if tree is not None]
-    if finals:
+    if len(finals) == 1:
+        stacked = finals[0][None]  # no copy
+    elif finals:
         stacked = np.stack(finals, axis=0)
     else:
         dtype = np.float32 if tr['nodata'] is not None else np.uint8
