@@ -46,15 +46,25 @@ def _make_dataset(root: Path, num_images: int, rng) -> tuple[kwcoco.CocoDataset,
     return dset, npys
 
 
-def _rate(fn, items, repeats: int) -> float:
-    """Median items/s over ``repeats`` passes."""
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _rates(fns: dict, items, repeats: int) -> tuple[dict, dict]:
+    """Median items/s of each function and median per-pass ratio to the first one.
+
+    One untimed warm-up pass, then ``repeats`` passes; within a pass every function
+    runs over all items in turn, so the reference sees the same machine load.
+    """
+    for fn in fns.values():
         for item in items:
             fn(item)
-        rates.append(len(items) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    rates = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for item in items:
+                fn(item)
+            rates[name].append(len(items) / (time.perf_counter() - start))
+    ref = next(iter(fns))
+    ratios = {name: statistics.median(r / q for r, q in zip(rates[name], rates[ref])) for name in fns}
+    return {name: statistics.median(r) for name, r in rates.items()}, ratios
 
 
 def _construction(num_images: int, num_annots: int) -> None:
@@ -85,7 +95,7 @@ def _construction(num_images: int, num_annots: int) -> None:
 def main(argv: list[str]) -> None:
     quick = '--quick' in argv
     num_windows = 60 if quick else 300
-    repeats = 3
+    repeats = 5
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -101,28 +111,33 @@ def main(argv: list[str]) -> None:
             sl = tr['slices']
             return np.ascontiguousarray(maps[tr['gid'] - 1][sl])
 
-        limit = _rate(memmap_crop, targets, repeats)
-        print(f'{num_windows} windows {WIN}x{WIN}, median of {repeats} passes')
-        print(f'memmap crop (limit): {limit:9.1f} samples/s')
+        print(f'{num_windows} windows {WIN}x{WIN}, median of {repeats} passes (each interleaved with the limit)')
         samplers = {}
         for backend in [None, 'npy', 'cog']:
             sampler = CocoSampler(dset, workdir=root / 'work', backend=backend)
-            sampler.frames.prepare()
+            sampler.frames.prepare(progress=False)
             samplers[backend] = sampler
-            with_annots = _rate(sampler.load_sample, targets, repeats)
-            without = _rate(lambda tr: sampler.load_sample(tr, with_annots=False), targets, repeats)
-            print(f'backend={backend!s:5}: with annots {with_annots:8.1f}/s ({with_annots / limit:.2f}x limit), '
-                  f'without {without:8.1f}/s ({without / limit:.2f}x limit)')
+            rates, ratios = _rates({
+                'limit': memmap_crop,
+                'with': sampler.load_sample,
+                'without': lambda tr: sampler.load_sample(tr, with_annots=False),
+            }, targets, repeats)
+            print(f'backend={backend!s:5}: with annots {rates["with"]:8.1f}/s ({ratios["with"]:.2f}x limit), '
+                  f'without {rates["without"]:8.1f}/s ({ratios["without"]:.2f}x limit); '
+                  f'memmap crop (limit) {rates["limit"]:8.1f}/s')
         npy = samplers['npy']
-        positives = _rate(lambda i: npy.load_positive(int(i), target={'window_dims': (WIN, WIN)}),
-                          rng.integers(0, npy.n_positives, num_windows), repeats)
-        print(f'positives (npy, {WIN}x{WIN}): {positives:.1f}/s')
+        indexes = rng.integers(0, npy.n_positives, num_windows).tolist()
+        rates, _ = _rates({'positive': lambda i: npy.load_positive(i, target={'window_dims': (WIN, WIN)})},
+                          indexes, repeats)
+        print(f'positives (npy, {WIN}x{WIN}): {rates["positive"]:.1f}/s')
         cog = samplers['cog']
-        native = _rate(lambda tr: cog.load_sample(tr, with_annots=False), targets[:30], repeats)
         region = {'gid': 1, 'slices': (slice(0, SIZE), slice(0, SIZE)), 'dsize': (WIN, WIN)}
-        scaled = _rate(lambda _: cog.load_sample(region, with_annots=False), range(10), repeats)
-        print(f'cog: native {WIN}^2 window {1e3 / native:.2f} ms, {SIZE}^2 region -> {WIN}^2 '
-              f'{1e3 / scaled:.2f} ms ({native / scaled:.2f}x the native cost)')
+        rates, ratios = _rates({
+            'native': lambda tr: cog.load_sample(tr, with_annots=False),
+            'region': lambda tr: cog.load_sample(region, with_annots=False),
+        }, targets[:30], repeats)
+        print(f'cog: native {WIN}^2 window {1e3 / rates["native"]:.3f} ms, {SIZE}^2 region -> {WIN}^2 '
+              f'{1e3 / rates["region"]:.3f} ms ({1 / ratios["region"]:.2f}x the native cost)')
     _construction(10_000 if quick else 100_000, 100_000 if quick else 1_000_000)
 
 

@@ -65,7 +65,7 @@ class ImageBoxes:
         True when every box has a positive area (no degenerate boxes).
     """
 
-    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_order', '_top', '_reach', '_cols')
+    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_order', '_top', '_reach', '_columns')
 
     def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
         self.rows = rows
@@ -80,23 +80,24 @@ class ImageBoxes:
         #: sorted top edges (a list, for bisect) and the tallest box; None: every box is a candidate
         self._top = y0[self._order].tolist() if finite else None
         self._reach = float((y1 - y0).max()) + 1.0 if finite and len(rows) else 0.0
-        ltrb_sorted = self.ltrb[self._order]
-        self._cols = (ltrb_sorted, *(np.ascontiguousarray(col) for col in ltrb_sorted.T))
+        #: (4, N) rows x0, y0, x1, y1 in top-edge order
+        self._columns = np.ascontiguousarray(self.ltrb[self._order].T)
 
-    def visible(self, window: np.ndarray, visible_thresh: float) -> np.ndarray:
+    def visible(self, window, visible_thresh: float) -> np.ndarray:
         """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
-        wx0, wy0, wx1, wy1 = (float(v) for v in window)
+        wx0, wy0, wx1, wy1 = window
         if self._top is None:
             lo, hi = 0, len(self._order)
         else:  # a box reaching the window starts at most _reach above it and not below it
             lo, hi = bisect_left(self._top, wy0 - self._reach), bisect_right(self._top, wy1)
-        ltrb, x0, y0, x1, y1 = (col[lo:hi] for col in self._cols)
+        band = self._columns[:, lo:hi]
+        x0, y0, x1, y1 = band
         if visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0:
             # a proper box is visible at all exactly when it overlaps the window with positive area
-            hit = np.flatnonzero((x0 < wx1) & (x1 > wx0) & (y0 < wy1) & (y1 > wy0))
+            hit = ((x0 < wx1) & (x1 > wx0) & (y0 < wy1) & (y1 > wy0)).nonzero()[0]
         else:  # boxes touching the window (degenerate ones included), then the exact fraction
-            near = np.flatnonzero((x0 <= wx1) & (x1 >= wx0) & (y0 <= wy1) & (y1 >= wy0))
-            hit = near[visible_fraction(ltrb[near], window) > visible_thresh]
+            near = ((x0 <= wx1) & (x1 >= wx0) & (y0 <= wy1) & (y1 >= wy0)).nonzero()[0]
+            hit = near[visible_fraction(band.T[near], window) > visible_thresh]
         return np.sort(self._order[lo:hi][hit])
 
 
@@ -138,8 +139,11 @@ class BoxLookup:
             found = self._images[gid] = ImageBoxes(table, self._order[lo:hi])
         return found
 
-    def query(self, gid: int, window_ltrb: np.ndarray, visible_thresh: float = 0.0) -> tuple[ImageBoxes, np.ndarray]:
-        """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``."""
+    def query(self, gid: int, window_ltrb, visible_thresh: float = 0.0) -> tuple[ImageBoxes, np.ndarray]:
+        """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``.
+
+        ``window_ltrb``: 4 numbers (a sequence or an array).
+        """
         boxes = self.image(gid)
         if len(boxes.rows) < DENSE_IMAGE:
             local = boxes.visible(window_ltrb, visible_thresh)
@@ -190,7 +194,7 @@ def _per_annot(index: DatasetIndex, gid: int | None, aids: np.ndarray, key: str,
 
 
 def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf_img_to_rel: kwimage.Affine | None,
-                     window_img: np.ndarray, kinds: frozenset[str],
+                     window_img: Sequence[float], kinds: frozenset[str],
                      classes, kp_classes, rel_frame_index: int, visible_thresh: float = 0.0,
                      annot_ids: Sequence[int] | None = None) -> kwimage.Detections:
     """The annotations of one frame that are visible in the sample, in sample coordinates.
@@ -205,7 +209,7 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
         The frame's image id (None for a padded frame: no annotations).
     tf_img_to_rel : kwimage.Affine
         Image pixels -> sample pixels (the same affine the pixels went through).
-    window_img : np.ndarray
+    window_img : Sequence[float]
         The sampled window as ``ltrb`` in this image's pixel coordinates.
     kinds : frozenset[str]
         From :func:`parse_with_annots`.
@@ -228,7 +232,6 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
         aids = cids = class_idxs = np.zeros(0, dtype=np.int64)
         ltrb = np.zeros((0, 4))
     elif annot_ids is None:
-        index.image(gid)
         boxes, local = lookup.query(gid, window_img, visible_thresh)
         aids, cids, class_idxs, ltrb = boxes.aids[local], boxes.cids[local], boxes.class_idxs[local], boxes.ltrb[local]
     else:
@@ -245,9 +248,8 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
         'boxes': kwimage.Boxes(_warp_ltrb(ltrb, tf_img_to_rel) if warp else ltrb, 'ltrb', canonical=True),
     }
     if 'segmentation' in kinds or 'mask' in kinds:
-        dims = index.image_dims(gid) if gid is not None else (0, 0)
-        ssegs = kwimage.PolygonList(_per_annot(index, gid, aids, 'segmentation',
-                                               lambda ann: _segmentation(ann.get('segmentation'), dims)))
+        ssegs = kwimage.PolygonList(_per_annot(index, gid, aids, 'segmentation', lambda ann: _segmentation(
+            ann.get('segmentation'), index.image_dims(gid))))
         data['segmentations'] = ssegs.warp(tf_img_to_rel) if warp and any(p is not None for p in ssegs.data) else ssegs
     if 'keypoints' in kinds:
         points = kwimage.PointsList(_per_annot(index, gid, aids, 'keypoints',

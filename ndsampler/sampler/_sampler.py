@@ -316,11 +316,12 @@ class CocoSampler(ub.NiceRepr):
     def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
         is_video = tr.get('vidid') is not None
         frame_dets = []
-        window = params['sample_tlbr'].data[0]
+        sl_y, sl_x = params['window']
+        window = (sl_x.start, sl_y.start, sl_x.stop, sl_y.stop)
         for rel_idx, (gid, warp) in enumerate(zip(tr['frame_gids'], params['frame_warps'])):
             window_img = window
             if is_video and gid is not None and not is_identity(self._index.warp_img_to_vid(gid)):
-                window_img = warp_box(window, self._index.warp_img_to_vid(gid).inv()).data[0]
+                window_img = warp_box(window, self._index.warp_img_to_vid(gid).inv()).data[0].tolist()
             frame_dets.append(frame_detections(
                 self._index, self._boxes, gid, warp, window_img, kinds, self.classes,
                 self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
