@@ -4,17 +4,25 @@ A backend turns a source image into a cache file and checks cache files. Every
 backend shares one protocol, :meth:`Backend.ensure`:
 
 1. compute the key from the source identity and the config,
-2. return the cache file if it exists and validates (cheap header checks),
-3. otherwise take a per-frame :class:`~ndsampler.io.FileLock`, check again
-   (another process may have finished it meanwhile), remove temporary files a
-   killed writer left behind, convert atomically, and drop cache files of
-   older versions of the same source.
+2. return the cache file if it exists and validates (cheap checks: layout, size,
+   and for COG the decode of two tiles),
+3. otherwise take the frame's :class:`~ndsampler.io.FileLock`, check again
+   (another process may have finished it meanwhile), remove a damaged file and
+   temporary files a killed writer left behind, convert atomically, and drop
+   cache files of older versions of the same source.
+
+``ensure(..., repair=True)`` is step 3 with a thorough check (every pixel
+decoded where the format allows it): what a reader calls when a cache file that
+validated fails to decode.
 
 Layout: ``<root>/<backend>/<config-hash>/<xx>/<rest-of-hash>.<ext>`` where
 ``root`` is ``<workdir>/_cache/frames``. In ``PATH`` mode the hash is
 ``sha(path)[:16] + sha(size, mtime, inode)[:16]`` so versions of one source
 share a prefix (how stale files are found); in ``PIXELS`` mode it is the
-content hash.
+content hash. Locks are striped: the frames of one ``<xx>`` folder share
+``<root>/<backend>/<config-hash>/.locks/<xx>.lock``, so a config folder holds
+at most 256 lock files however many frames it caches (lock files are never
+removed: another process may be waiting on one).
 """
 from __future__ import annotations
 
@@ -132,11 +140,18 @@ class Backend(abc.ABC):
 
     # -- checks -------------------------------------------------------------
     @abc.abstractmethod
-    def _check(self, fpath: str) -> None:
-        """Raise :class:`ImageReadError` when ``fpath`` is truncated or corrupt."""
+    def _check(self, fpath: str, deep: bool = False) -> None:
+        """Raise :class:`ImageReadError` when ``fpath`` is truncated or corrupt.
 
-    def validate(self, fpath: PathLike) -> bool:
-        """True when the cache file exists and is complete (checked once per process per version).
+        The default check is cheap (run once per frame per process before its
+        first read); ``deep`` decodes everything it can (run when a read failed).
+        """
+
+    def validate(self, fpath: PathLike, deep: bool = False) -> bool:
+        """True when the cache file exists and is complete.
+
+        The cheap check runs once per process per file version (size, mtime);
+        ``deep=True`` always runs the thorough one (see the backend's ``_check``).
 
         Example
         -------
@@ -153,10 +168,10 @@ class Backend(abc.ABC):
             except FileNotFoundError:
                 return False
             stamp = (stat.st_size, stat.st_mtime_ns)
-        if self._valid.get(fpath) == stamp:
+        if not deep and self._valid.get(fpath) == stamp:
             return True
         try:
-            self._check(fpath)
+            self._check(fpath, deep)
         except (ImageReadError, SourceNotFoundError, OSError, ValueError):
             return False
         self._valid[fpath] = stamp
@@ -190,25 +205,49 @@ class Backend(abc.ABC):
             raise ConversionError(f'cannot convert source {os.fspath(source)} into {dst}: {ex}') from ex
         return os.path.getsize(dst)
 
-    def ensure(self, source: SourceIdentity, root: PathLike) -> Tuple[str, int]:
+    def lock(self, dst: PathLike) -> FileLock:
+        """The inter-process lock of the cache file ``dst`` (shared by the frames of its ``<xx>`` folder).
+
+        Example
+        -------
+        >>> from ndsampler.backends import NpyBackend
+        >>> str(NpyBackend().lock('/c/npy/0123abcd/8f/rest.npy').lock_fpath)
+        '/c/npy/0123abcd/.locks/8f.lock'
+        """
+        path = Path(dst)
+        return FileLock(path.parent.parent / '.locks' / path.parent.name)
+
+    def ensure(self, source: SourceIdentity, root: PathLike, repair: bool = False) -> Tuple[str, int]:
         """Return ``(cache_fpath, bytes_written)``, converting ``source`` if needed.
 
         ``bytes_written`` is 0 when a valid frame was already there. Safe to call
         from many processes at once: at most one converts, the others wait on the
         lock and then find the frame done.
+
+        Parameters
+        ----------
+        source : SourceIdentity
+        root : PathLike
+            The cache root (a folder, or a URL for a read-only remote cache).
+        repair : bool
+            The caller could not decode the cache file: check it thoroughly under
+            the lock and rebuild it when damaged (a no-op when another process
+            already did).
         """
         dst = self.cache_fpath(root, source)
-        if self.validate(dst):
+        if not repair and self.validate(dst):
             return dst, 0
         if is_remote(dst):
+            if repair and self.validate(dst, deep=True):
+                return dst, 0
             raise CacheError(f'frame {dst} for source {source.path} is missing or corrupt in the '
                              'read-only remote cache; prepare it locally and upload it')
-        if not is_remote(source.path) and not os.path.exists(source.path):
-            raise SourceNotFoundError(f'source image not found: {source.path}')
-        with FileLock(dst):
-            if self.validate(dst):
+        with self.lock(dst):
+            if self.validate(dst, deep=repair):
                 return dst, 0
             _remove_leftovers(dst)
+            if not is_remote(source.path) and not os.path.exists(source.path):
+                raise SourceNotFoundError(f'source image not found: {source.path}')
             nbytes = self.write(source.path, dst)
             if source.mode == 'PATH':
                 for old in self._versions(dst):
@@ -246,8 +285,13 @@ class Backend(abc.ABC):
 
 
 def _remove_leftovers(dst: str) -> None:
-    """Delete temporary files a killed writer of ``dst`` left (caller holds the lock)."""
+    """Delete ``dst`` (found damaged) and temporary files a killed writer of it left (caller holds the lock).
+
+    A damaged frame is never served again, even when its rebuild fails.
+    """
     path = Path(dst)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
     if path.parent.exists():
         for tmp in path.parent.glob(f'.{path.stem}.*'):
             with contextlib.suppress(FileNotFoundError):

@@ -5,6 +5,8 @@ import os
 from typing import Any, Dict
 
 import numpy as np
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
 
 from ndsampler.backends._base import Backend
 from ndsampler.backends._reader import open_gdal
@@ -48,6 +50,19 @@ class CogBackend(Backend):
         write than GDAL's default for about 5% more bytes); None means the same.
         Codecs without levels only accept ``'auto'`` / None (stored as None).
 
+    Checks
+    ------
+    The cheap check (before a frame's first read in a process, and in ``prepare``
+    / ``status``) opens the file, requires the COG layout, compares the last
+    tile's offset with the file size, and decodes the last full-resolution tile
+    (the end of the file) and the smallest overview (the start of the image
+    data). It finds truncation, header damage and damage at either end of the
+    data. Damage to other tiles is found by the deep check (every tile of every
+    level decoded), which runs when a read fails, so such a frame is rebuilt on
+    its first failing read. Only damage that breaks decoding is found: not with
+    ``compress='NONE'``, nor in a tile ZSTD stored raw because its content did
+    not compress (noise); there damaged bytes read back as wrong pixels.
+
     Example
     -------
     >>> CogBackend(compress='deflate').config
@@ -83,19 +98,45 @@ class CogBackend(Backend):
         write_cog(dst, data, blocksize=self.config['blocksize'], compress=self.config['compress'],
                   overviews=self.config['overviews'], level=self.config['level'])
 
-    def _check(self, fpath: str) -> None:
+    def _check(self, fpath: str, deep: bool = False) -> None:
+        """Layout, size and decode checks (see the class docstring for what each finds)."""
         with gdal_env(), open_gdal(fpath) as src:
             layout = src.tags(ns='IMAGE_STRUCTURE').get('LAYOUT', '')
             if src.driver != 'GTiff' or layout.upper() != 'COG':
                 raise ImageReadError(f'{fpath} is not a COG (driver={src.driver}, layout={layout!r})')
-            bh, bw = src.block_shapes[0]
-            bx, by = (src.width - 1) // bw, (src.height - 1) // bh
-            if is_remote(fpath):
-                # One range request: the last tile of the full resolution is the end of the file.
-                from rasterio.windows import Window
-                src.read(1, window=Window(bx * bw, by * bh, src.width - bx * bw, src.height - by * bh))
+            num_overviews = len(src.overviews(1))
+            if deep:
+                _decode(src, fpath, whole=True)
+                for level in range(num_overviews):
+                    with open_gdal(fpath, overview_level=level) as ovr:
+                        _decode(ovr, fpath, whole=True)
                 return
-            offset = src.get_tag_item(f'BLOCK_OFFSET_{bx}_{by}', 'TIFF', bidx=src.count)
-            size = src.get_tag_item(f'BLOCK_SIZE_{bx}_{by}', 'TIFF', bidx=src.count)
-        if offset is None or size is None or int(offset) + int(size) > os.path.getsize(fpath):
-            raise ImageReadError(f'{fpath} is truncated (last tile at {offset}+{size} bytes)')
+            if not is_remote(fpath):
+                bh, bw = src.block_shapes[0]
+                bx, by = (src.width - 1) // bw, (src.height - 1) // bh
+                offset = src.get_tag_item(f'BLOCK_OFFSET_{bx}_{by}', 'TIFF', bidx=src.count)
+                size = src.get_tag_item(f'BLOCK_SIZE_{bx}_{by}', 'TIFF', bidx=src.count)
+                if offset is None or size is None or int(offset) + int(size) > os.path.getsize(fpath):
+                    raise ImageReadError(f'{fpath} is truncated (last tile at {offset}+{size} bytes)')
+            # The last full-resolution tile ends the file; the smallest overview starts the image data.
+            _decode(src, fpath, whole=False)
+            if num_overviews:
+                with open_gdal(fpath, overview_level=num_overviews - 1) as ovr:
+                    _decode(ovr, fpath, whole=True)
+
+
+def _decode(src: Any, fpath: str, whole: bool) -> None:
+    """Decode every tile of one pyramid level of an open COG (``whole``) or only its last tile."""
+    windows = [w for _, w in src.block_windows(1)] if whole else [_last_tile(src)]
+    try:
+        for window in windows:
+            src.read(window=window)
+    except RasterioIOError as ex:
+        raise ImageReadError(f'{fpath} has an undecodable tile ({src.width}x{src.height} level, '
+                             f'window {window}): {ex}') from ex
+
+
+def _last_tile(src: Any) -> Window:
+    bh, bw = src.block_shapes[0]
+    x0, y0 = (src.width - 1) // bw * bw, (src.height - 1) // bh * bh
+    return Window(x0, y0, src.width - x0, src.height - y0)

@@ -37,14 +37,15 @@ class NoneBackend(Backend):
     def cache_fpath(self, root: PathLike, source: SourceIdentity) -> str:
         return source.path
 
-    def _check(self, fpath: str) -> None:
+    def _check(self, fpath: str, deep: bool = False) -> None:
         read_header(fpath)
 
     def write(self, source: PathLike, dst: PathLike) -> int:
         """Nothing to write: the source is read in place (returns 0 bytes)."""
         return 0
 
-    def ensure(self, source: SourceIdentity, root: PathLike) -> Tuple[str, int]:
+    def ensure(self, source: SourceIdentity, root: PathLike, repair: bool = False) -> Tuple[str, int]:
+        """The source itself; ``repair`` changes nothing (sources are never rewritten)."""
         if not is_remote(source.path) and not os.path.exists(source.path):
             raise SourceNotFoundError(f'source image not found: {source.path}')
         return source.path, 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import rasterio
@@ -18,16 +18,17 @@ from ndsampler.io.remote import gdal_path, is_remote
 __all__ = ['Header', 'read_header', 'read_window', 'read_source', 'open_gdal']
 
 
-def open_gdal(fpath: str) -> rasterio.io.DatasetReader:
+def open_gdal(fpath: str, **kwargs: Any) -> rasterio.io.DatasetReader:
     """Open a raster with rasterio (``http(s)://`` via ``/vsicurl/``), raising ndsampler errors.
 
     For checks that need GDAL metadata the reader pool does not expose; remote
-    paths need :func:`ndsampler.io.gdal_env` around the call.
+    paths need :func:`ndsampler.io.gdal_env` around the call. ``kwargs`` go to
+    ``rasterio.open`` (e.g. ``overview_level``).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', NotGeoreferencedWarning)
-            return rasterio.open(gdal_path(fpath))
+            return rasterio.open(gdal_path(fpath), **kwargs)
     except RasterioIOError as ex:
         if not is_remote(fpath) and not os.path.exists(fpath):
             raise SourceNotFoundError(f'no such file: {fpath}') from None

@@ -16,7 +16,7 @@ from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, get_reader
 from ndsampler.delayed.readers import reader_pool
-from ndsampler.errors import ImageReadError, InvalidOptionError, UnknownIdError
+from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.geometry import clip_slices, normalize_slices
@@ -235,8 +235,69 @@ class Frames(abc.ABC):
 
     def load_region(self, image_id: Any, region: Optional[Slices] = None,
                     channels: ChannelsLike = None) -> np.ndarray:
-        """Pixels ``(h, w, c)`` of a ``(slice_y, slice_x)`` window in image space (None: whole image)."""
+        """Pixels ``(h, w, c)`` of a ``(slice_y, slice_x)`` window in image space (None: whole image).
+
+        A cache file that fails to decode is repaired (see :meth:`repair`) and the
+        read retried once; a second failure raises :class:`ImageReadError` naming
+        the image's sources and cache files.
+        """
         tree = self.load_delayed(image_id, channels)
+        try:
+            return self._read_region(tree, region)
+        except ImageReadError:
+            if not self.backend.content_addressed:  # the None backend reads sources: nothing to rebuild
+                raise
+        self.repair(image_id)
+        try:
+            return self._read_region(tree, region)
+        except ImageReadError as ex:
+            pairs = ', '.join(f'{a.fpath} -> {self._cache_paths.get(a.fpath)}' for a in self._record(image_id).assets)
+            raise ImageReadError(f'image {image_id!r} is unreadable even after rebuilding its damaged cache files '
+                                 f'(source -> cache: {pairs}): {ex}') from ex
+
+    def repair(self, image_id: Any) -> List[str]:
+        """Rebuild the damaged cache files of an image after a read of it raised :class:`ImageReadError`.
+
+        Every cache file this process reads for the image is checked thoroughly
+        under its frame lock and rebuilt when damaged (the damaged file is
+        removed first; another process that got there first leaves nothing to
+        do), and the pooled readers of those files are closed so the next read
+        opens the current file. Callers that finalize trees from
+        :meth:`load_delayed` themselves (the sampler) call this and retry once;
+        :meth:`load_region` and :meth:`load_image` do it already.
+
+        Returns
+        -------
+        list of str
+            The cache files rewritten by this call (empty for the None backend:
+            sources are never rewritten).
+
+        Raises
+        ------
+        ImageReadError
+            A damaged cache file cannot be rebuilt (its source is gone or no
+            longer converts, or the cache is a read-only remote one); names both.
+        """
+        if not self.backend.content_addressed:
+            return []
+        rebuilt = []
+        for asset in self._record(image_id).assets:
+            fpath = self._cache_paths.get(asset.fpath)
+            if fpath is None:  # not read by this process
+                continue
+            try:
+                _, nbytes = self.backend.ensure(source_identity(asset.fpath, self.hashid_mode), self.cache_dpath,
+                                                repair=True)
+            except (CacheError, SourceNotFoundError) as ex:
+                raise ImageReadError(f'cache file {fpath} of source {asset.fpath} is damaged and cannot be '
+                                     f'rebuilt: {ex}') from ex
+            reader_pool.mark_immutable(fpath)  # drops a pooled reader of other bytes
+            get_reader(fpath).close()  # and one of a rebuild with the same size and mtime: reopened lazily
+            if nbytes:
+                rebuilt.append(fpath)
+        return rebuilt
+
+    def _read_region(self, tree: Any, region: Optional[Slices]) -> np.ndarray:
         if region is None:
             return tree.finalize()
         if type(tree) is DelayedLoad:

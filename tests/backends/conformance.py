@@ -25,6 +25,13 @@ def make_pixels(shape, dtype, seed=0):
     return rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
 
 
+def smooth_pixels(shape, dtype='uint8'):
+    """Compressible content (gradients): damage to compressed tiles of it breaks their decoding."""
+    h, w, c = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([(xx * (k + 1) + yy * 2) % 200 for k in range(c)], axis=2).astype(dtype)
+
+
 def write_tif(fpath: Path, data: np.ndarray) -> Path:
     """A plain (striped, uncompressed, not COG) GeoTIFF source."""
     h, w, c = data.shape
@@ -47,6 +54,8 @@ class BackendConformance:
     alt_configs: list = []
     #: Whether the backend writes cache files (False for None: sources are read in place).
     converts = True
+    #: Whether the deep check finds damaged pixel bytes (False for raw npy: no checksum).
+    pixel_damage_detected = True
     shape = (67, 83)
 
     @pytest.fixture
@@ -57,8 +66,8 @@ class BackendConformance:
     def root(self, tmp_path):
         return tmp_path / '_cache' / 'frames'
 
-    def _source(self, tmp_path, dtype='uint8', bands=3, seed=0, name='src.tif'):
-        data = make_pixels(self.shape + (bands,), dtype, seed)
+    def _source(self, tmp_path, dtype='uint8', bands=3, seed=0, name='src.tif', smooth=False):
+        data = smooth_pixels(self.shape + (bands,), dtype) if smooth else make_pixels(self.shape + (bands,), dtype, seed)
         fpath = write_tif(tmp_path / name, data)
         forget_identities(fpath)
         return fpath, data
@@ -142,11 +151,14 @@ class BackendConformance:
         if self.converts:
             assert not Path(old_fpath).exists(), 'older versions of a source are removed'
 
-    @pytest.mark.parametrize('damage', ['truncate', 'garbage', 'empty'])
+    @pytest.mark.parametrize('damage', ['truncate', 'garbage', 'empty', 'tile-bytes'])
     def test_corrupt_cache_is_rebuilt(self, backend, root, tmp_path, damage):
+        """Truncation and header damage fail the cheap check (``ensure`` rebuilds); zeroed
+        bytes inside the (compressed) data may pass it but fail the deep one
+        (``ensure(repair=True)`` rebuilds), except in a raw npy, where every byte is a valid pixel."""
         if not self.converts:
             pytest.skip('the None backend has no cache files to damage')
-        src, data = self._source(tmp_path, 'uint8', 3)
+        src, data = self._source(tmp_path, 'uint8', 3, smooth=damage == 'tile-bytes')
         ident = source_identity(src)
         fpath, _ = backend.ensure(ident, root)
         size = os.path.getsize(fpath)
@@ -155,20 +167,56 @@ class BackendConformance:
                 file.truncate(size - 100)
             elif damage == 'garbage':
                 file.write(os.urandom(64))
+            elif damage == 'tile-bytes':
+                file.seek(size // 2)
+                file.write(bytes(min(1000, size // 4)))
             else:
                 file.truncate(0)
-        assert not backend.validate(fpath)
-        assert backend.state(ident, root) == 'corrupt'
-        again, nbytes = backend.ensure(ident, root)
+        if damage == 'tile-bytes':
+            assert os.path.getsize(fpath) == size
+            if not self.pixel_damage_detected:
+                assert backend.validate(fpath, deep=True), 'documented: undetectable without a checksum'
+                return
+            assert not backend.validate(fpath, deep=True)
+            again, nbytes = backend.ensure(ident, root, repair=True)
+        else:
+            assert not backend.validate(fpath)
+            assert backend.state(ident, root) == 'corrupt'
+            again, nbytes = backend.ensure(ident, root)
         assert again == fpath and nbytes > 0
+        assert backend.validate(fpath, deep=True) and backend.state(ident, root) == 'cached'
         np.testing.assert_array_equal(np.asarray(backend.read(fpath)), data)
+
+    def test_repair_of_an_intact_frame_rewrites_nothing(self, backend, root, tmp_path):
+        src, _ = self._source(tmp_path)
+        ident = source_identity(src)
+        fpath, _ = backend.ensure(ident, root)
+        mtime = os.stat(fpath).st_mtime_ns
+        assert backend.ensure(ident, root, repair=True) == (fpath, 0)
+        assert os.stat(fpath).st_mtime_ns == mtime
 
     def test_no_temporary_files_left(self, backend, root, tmp_path):
         for seed in range(3):
             src, _ = self._source(tmp_path, 'uint8', 3, seed=seed, name=f'src{seed}.tif')
             backend.ensure(source_identity(src), root)
-        leftovers = [p for p in tmp_path.rglob('*') if '.tmp' in p.name or p.name.startswith('.')]
+        leftovers = [p for p in tmp_path.rglob('*')
+                     if ('.tmp' in p.name or p.name.startswith('.')) and '.locks' not in p.parts]
         assert leftovers == []
+
+    def test_lock_files_are_striped_per_config_folder(self, backend, root, tmp_path):
+        frames = set()
+        for seed in range(24):
+            src, _ = self._source(tmp_path, 'uint8', 1, seed=seed, name=f'src{seed}.tif')
+            frames.add(Path(backend.ensure(source_identity(src), root)[0]))
+        locks = list(tmp_path.rglob('*.lock'))
+        if not self.converts:
+            assert locks == [] and not Path(root).exists()
+            return
+        config_dpath = Path(root) / backend.name / backend.config_hash
+        assert {p.parent.parent for p in frames} == {config_dpath}
+        assert all(p.parent == config_dpath / '.locks' for p in locks), locks
+        assert sorted(p.stem for p in locks) == sorted({f.parent.name for f in frames})
+        assert all(len(p.stem) == 2 for p in locks), 'two hex digits: at most 256 per config folder'
 
     def test_leftover_temp_of_killed_writer_is_removed(self, backend, root, tmp_path):
         if not self.converts:

@@ -1,0 +1,97 @@
+"""Cache files damaged after they validated: reads rebuild them once, sources are never touched."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from frames_helpers import smooth_image, write_tif
+
+from ndsampler.delayed.readers import get_reader
+from ndsampler.errors import ImageReadError
+from ndsampler.frames import SimpleFrames
+from ndsampler.io import write_cog
+
+
+def _zero_tile(fpath, level=0, tile=(1, 1)):
+    """Zero the middle half of one tile's bytes at pyramid ``level`` (0: full resolution)."""
+    kw = {} if level == 0 else {'overview_level': level - 1}
+    with rasterio.open(fpath, **kw) as ds:
+        offset = int(ds.get_tag_item(f'BLOCK_OFFSET_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
+        size = int(ds.get_tag_item(f'BLOCK_SIZE_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
+    with open(fpath, 'r+b') as file:
+        file.seek(offset + size // 4)
+        file.write(bytes(size // 2))
+
+
+@pytest.fixture
+def cog_frames(tmp_path):
+    """One 600x700 smooth source behind the cog backend, read once (its reader is pooled)."""
+    data = smooth_image((600, 700, 3), 3)
+    frames = SimpleFrames({1: write_tif(tmp_path / 'src.tif', data)}, workdir=tmp_path / 'work', backend='cog')
+    np.testing.assert_array_equal(frames.load_region(1, (slice(0, 8), slice(0, 8))), data[:8, :8])
+    (cache,) = frames.cache_fpaths(1)
+    return frames, data, cache
+
+
+def test_damaged_tile_is_rebuilt_on_read(cog_frames):
+    frames, data, cache = cog_frames
+    _zero_tile(cache)
+    assert frames.status() == {1: 'cached'}, 'a middle tile is beyond the cheap check'
+    window = (slice(250, 300), slice(250, 300))
+    np.testing.assert_array_equal(frames.load_region(1, window), data[window])
+    np.testing.assert_array_equal(frames.load_image(1), data)
+    assert frames.backend.validate(cache, deep=True)
+    assert not list(Path(cache).parent.glob('.*')), 'no temporary files left'
+
+
+def test_sampler_style_reads_call_repair(cog_frames):
+    frames, data, cache = cog_frames
+    tree = frames.load_delayed(1)
+    _zero_tile(cache, tile=(2, 2))
+    with pytest.raises(ImageReadError, match=os.path.basename(cache)):
+        tree.finalize()
+    assert frames.repair(1) == [cache]
+    np.testing.assert_array_equal(tree.finalize(), data)
+    assert frames.repair(1) == [], 'an intact frame is left alone'
+
+
+def test_damage_at_the_ends_is_seen_by_status_and_prepare(cog_frames):
+    frames, data, cache = cog_frames
+    _zero_tile(cache, level=2, tile=(0, 0))  # the smallest overview
+    assert frames.status() == {1: 'corrupt'}
+    assert frames.prepare(progress=False).converted == [1]
+    assert frames.status() == {1: 'cached'}
+    np.testing.assert_array_equal(frames.load_image(1), data)
+
+
+def test_second_failure_names_source_and_cache(cog_frames, monkeypatch):
+    frames, _, cache = cog_frames
+    _zero_tile(cache)
+    monkeypatch.setattr(frames.backend, 'validate', lambda fpath, deep=False: True)  # the rebuild "misses" it
+    with pytest.raises(ImageReadError, match='even after rebuilding') as info:
+        frames.load_image(1)
+    assert frames.id_to_path[1] in str(info.value) and cache in str(info.value)
+
+
+def test_unrebuildable_cache_names_source_and_cache(cog_frames):
+    frames, _, cache = cog_frames
+    _zero_tile(cache)
+    os.unlink(frames.id_to_path[1])
+    with pytest.raises(ImageReadError, match='cannot be rebuilt') as info:
+        frames.load_image(1)
+    assert frames.id_to_path[1] in str(info.value) and cache in str(info.value)
+    assert not os.path.exists(cache), 'a damaged frame is removed, never served again'
+
+
+def test_damaged_source_is_never_rewritten(tmp_path):
+    data = smooth_image((600, 700, 3), 4)
+    src = write_cog(tmp_path / 'src.tif', data)  # read in place by the None backend
+    frames = SimpleFrames({1: src}, backend=None)
+    get_reader(str(src)).close()
+    _zero_tile(src)
+    before = src.read_bytes()
+    with pytest.raises(ImageReadError, match='src.tif'):
+        frames.load_image(1)
+    assert frames.repair(1) == []
+    assert src.read_bytes() == before
