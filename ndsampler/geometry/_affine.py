@@ -36,6 +36,8 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
     """
     if isinstance(transform, kwimage.Affine):
         aff = transform
+    elif type(transform) is np.ndarray and transform.shape == (3, 3):
+        aff = kwimage.Affine(transform)  # what coerce makes of a 3x3 array, without its dispatch
     else:
         try:
             if isinstance(transform, (int, float, np.integer, np.floating)):
@@ -56,18 +58,23 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
     return aff
 
 
+def _rows(transform: AffineLike) -> list[list[float]]:
+    """The validated matrix as nested Python floats (cheaper than numpy for 3x3 checks)."""
+    return np.asarray(affine_of(transform).matrix, dtype=float).tolist()
+
+
 def is_identity(transform: AffineLike, atol: float = ATOL) -> bool:
     """True when the transform is the identity (within ``atol``)."""
-    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
-    return bool(np.abs(matrix - _EYE).max() <= atol)
+    (a, b, c), (d, e, f), (g, h, i) = _rows(transform)
+    return abs(a - 1) <= atol and abs(e - 1) <= atol and abs(i - 1) <= atol and abs(b) <= atol \
+        and abs(c) <= atol and abs(d) <= atol and abs(f) <= atol and abs(g) <= atol and abs(h) <= atol
 
 
 def is_integer_translation(transform: AffineLike, atol: float = ATOL) -> bool:
     """True when the transform only shifts by whole pixels (identity included)."""
-    matrix = np.asarray(affine_of(transform).matrix, dtype=float)
-    offset = matrix[:2, 2]
-    return bool(np.abs(matrix[:2, :2] - _EYE[:2, :2]).max() <= atol
-                and np.abs(offset - np.round(offset)).max() <= atol)
+    (a, b, c), (d, e, f), _ = _rows(transform)
+    return abs(a - 1) <= atol and abs(e - 1) <= atol and abs(b) <= atol and abs(d) <= atol \
+        and abs(c - round(c)) <= atol and abs(f - round(f)) <= atol
 
 
 def decompose_scale(transform: AffineLike) -> tuple[float, float]:
