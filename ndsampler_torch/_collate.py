@@ -35,15 +35,27 @@ class Batch(dict):
     """
 
     def __reduce__(self):
-        wire = {}
-        for key, value in self.items():
-            array = _as_array(value)
-            if array is not None:
-                wire[key] = ('tensor', array)
-                continue
-            arrays = [_as_array(v) for v in value] if isinstance(value, list) and value else [None]
-            wire[key] = ('value', value) if any(a is None for a in arrays) else ('list', arrays)
-        return _unpack_batch, (wire,)
+        return _unpack_batch, ({key: _pack(value) for key, value in self.items()},)
+
+
+def _pack(value: Any) -> tuple[str, Any]:
+    """``('tensor', array)``, ``('list', [packed, ...])`` for a non-empty (nested) list of CPU tensors,
+    else ``('value', value)``."""
+    array = _as_array(value)
+    if array is not None:
+        return 'tensor', array
+    if isinstance(value, list) and value:
+        packed = [_pack(v) for v in value]
+        if all(kind != 'value' for kind, _ in packed):
+            return 'list', packed
+    return 'value', value
+
+
+def _unpack(packed: tuple[str, Any]) -> Any:
+    kind, data = packed
+    if kind == 'tensor':
+        return torch.from_numpy(data)
+    return [_unpack(p) for p in data] if kind == 'list' else data
 
 
 def _as_array(value: Any) -> Any:
@@ -57,19 +69,17 @@ def _as_array(value: Any) -> Any:
 
 
 def _unpack_batch(wire: dict[str, tuple[str, Any]]) -> Batch:
-    unpack = {'tensor': torch.from_numpy, 'list': lambda arrays: [torch.from_numpy(a) for a in arrays],
-              'value': lambda value: value}
-    return Batch({key: unpack[kind](data) for key, (kind, data) in wire.items()})
+    return Batch({key: _unpack(packed) for key, packed in wire.items()})
 
 
 def collate(batch: Sequence[dict[str, Any]]) -> Batch:
     """Combine :class:`SamplerDataset` items into a :class:`Batch` (a dict).
 
     Tensors of one shape (``im``, ``mask``, ``tf_rel_to_abs``) are stacked; tensors whose shapes
-    differ (native-resolution parts of different sizes) stay a list; per-sample annotation
-    tensors (``boxes``, ``labels``, ``aids``) are always lists of length ``B`` (views of one
-    storage); ints and floats
-    become a 1-D tensor; anything else (``kind``) a list.
+    differ stay a list; per-sample annotation tensors (``boxes``, ``labels``, ``aids``) are
+    always lists of length ``B`` (views of one storage); ints and floats become a 1-D tensor;
+    anything else a list of length ``B``: ``kind``, and the native-resolution ``im`` and
+    ``native_warps`` (per item a list of parts, so the batch is a list of lists: jagged).
 
     Example
     -------

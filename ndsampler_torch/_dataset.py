@@ -49,6 +49,15 @@ class SamplerDataset(torch.utils.data.Dataset):
         Keep an annotation only if more than this fraction of its box is inside the window.
     plan_kw : mapping, optional
         Extra arguments of the plan built from a name.
+    use_native_scale : bool
+        Native-resolution items: ``im`` becomes a list of (C_k, H_k, W_k) float32 tensors, one per
+        band group at its own resolution (``CocoSampler``'s ``use_native_scale``),
+        ``native_warps`` the list of (3, 3) float64 affines mapping each part's pixels to sample
+        pixels, and ``sample_hw`` the (2,) int64 sample size; :func:`collate` keeps ``im`` and
+        ``native_warps`` as lists (jagged).
+    realign_native : bool | 'largest'
+        With ``use_native_scale``: resample the parts to the finest one and concatenate them
+        (one part), passed to the sampler.
 
     Attributes
     ----------
@@ -58,7 +67,7 @@ class SamplerDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    An item holds ``im`` (C, H, W) float32; ``boxes`` (K, 4) float32 xyxy in sample pixels; ``labels`` (K,) int64
+    An item holds ``im`` (C, H, W) float32 (or native parts, see ``use_native_scale``); ``boxes`` (K, 4) float32 xyxy in sample pixels; ``labels`` (K,) int64
     class indexes (positions in ``dataset.class_names``); ``aids`` (K,) int64 annotation ids;
     optional ``mask``; ``tf_rel_to_abs`` (3, 3) float64 affine from sample to image pixels;
     ``gid``, ``index`` (the plan index) and ``kind`` (which plan drew it).
@@ -75,7 +84,8 @@ class SamplerDataset(torch.utils.data.Dataset):
     def __init__(self, sampler: Any, plan: str | Plan = 'balanced', window_dims: WindowDims | None = None,
                  channels: str | None = None, transform: Callable[[dict], dict] | None = None,
                  with_masks: bool = False, seed: int = 0, visible_thresh: float = 0.0,
-                 plan_kw: Mapping[str, Any] | None = None):
+                 plan_kw: Mapping[str, Any] | None = None, use_native_scale: bool = False,
+                 realign_native: bool | str = False):
         if isinstance(plan, Plan):
             if plan_kw:
                 raise errors.InvalidOptionError('plan_kw', dict(plan_kw), 'nothing when plan is a Plan instance')
@@ -88,6 +98,10 @@ class SamplerDataset(torch.utils.data.Dataset):
             plan = make_plan(plan, sampler, window_dims, seed=seed, **dict(plan_kw or {}))
         if not 0.0 <= visible_thresh < 1.0:
             raise errors.InvalidOptionError('visible_thresh', visible_thresh, 'a fraction in [0, 1)')
+        if realign_native not in (False, True, 'largest'):
+            raise errors.InvalidOptionError('realign_native', realign_native, [False, True, 'largest'])
+        if realign_native and not use_native_scale:
+            raise errors.InvalidOptionError('realign_native', realign_native, 'False unless use_native_scale=True')
         self.sampler = sampler
         self.plan = plan
         self.window_dims = plan.window_dims
@@ -96,6 +110,14 @@ class SamplerDataset(torch.utils.data.Dataset):
         self.with_masks = bool(with_masks)
         self.seed = int(seed)
         self.visible_thresh = float(visible_thresh)
+        self.use_native_scale = bool(use_native_scale)
+        self.realign_native = realign_native
+        # options every target gets (set into the plan's fresh target dict, never copied per item)
+        self._target_options: dict[str, Any] = {}
+        if channels is not None:
+            self._target_options['channels'] = channels
+        if self.use_native_scale:
+            self._target_options.update(use_native_scale=True, realign_native=realign_native)
         classes = plan.regions.classes
         self.class_names: list[str] = list(classes.idx_to_node)
         self._cid_to_label = {int(cid): idx for cid, idx in classes.id_to_idx.items()}
@@ -117,14 +139,18 @@ class SamplerDataset(torch.utils.data.Dataset):
         if not 0 <= index < len(self.plan):
             raise IndexError(f'dataset index {index} out of range for length {len(self.plan)}')
         target = self.plan.draw(int(index), epoch)
-        if self.channels is not None:
-            target['channels'] = self.channels
+        target.update(self._target_options)
         sample = self.sampler.load_sample(target, with_annots=True, visible_thresh=self.visible_thresh)
-        im = np.asarray(sample['im'], dtype=np.float32)
         dets = sample['annots']['frame_dets'][0]
         labels = self._labels_of(dets.data['cids'])
+        if self.use_native_scale:
+            im = [_chw_float32(part) for part in sample['im']]
+            mask_hw = tuple(sample['params']['out_hw'])
+        else:
+            im = _chw_float32(sample['im'])
+            mask_hw = tuple(im.shape[1:])
         item = {
-            'im': torch.from_numpy(np.ascontiguousarray(im.transpose(2, 0, 1))),
+            'im': im,
             'boxes': torch.from_numpy(dets.boxes.to_ltrb().data.astype(np.float32).reshape(-1, 4)),
             'labels': torch.from_numpy(labels),
             'aids': torch.from_numpy(np.asarray(dets.data['aids'], dtype=np.int64)),
@@ -134,8 +160,12 @@ class SamplerDataset(torch.utils.data.Dataset):
             'index': int(index),
             'kind': self.plan.kind_of(target),
         }
+        if self.use_native_scale:
+            item['sample_hw'] = torch.tensor(mask_hw, dtype=torch.int64)
+            item['native_warps'] = [torch.from_numpy(np.array(kwimage.Affine.coerce(w).matrix, dtype=np.float64))
+                                    for w in sample['params']['native_warps']]
         if self.with_masks:
-            item['mask'] = torch.from_numpy(_render_mask(dets, labels, im.shape[:2]))
+            item['mask'] = torch.from_numpy(_render_mask(dets, labels, mask_hw))
         if self.transform is not None:
             item['rng'] = np.random.default_rng([self.seed, epoch, int(index), _STREAM_TRANSFORM])
             item = self.transform(item)
@@ -151,7 +181,13 @@ class SamplerDataset(torch.utils.data.Dataset):
                 f'category id {ex.args[0]!r} is not a class; known ids: {sorted(self._cid_to_label)}') from None
 
     def __repr__(self) -> str:
-        return f'SamplerDataset(len={len(self)}, plan={self.plan!r}, with_masks={self.with_masks})'
+        return (f'SamplerDataset(len={len(self)}, plan={self.plan!r}, with_masks={self.with_masks}, '
+                f'use_native_scale={self.use_native_scale})')
+
+
+def _chw_float32(im: np.ndarray) -> torch.Tensor:
+    """An (H, W, C) array as a C-contiguous (C, H, W) float32 tensor: one conversion pass."""
+    return torch.from_numpy(np.asarray(im).transpose(2, 0, 1).astype(np.float32, order='C'))
 
 
 def _render_mask(dets: kwimage.Detections, labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -15,7 +15,8 @@ class RandomHorizontalFlip:
 
     Flips ``im`` (C, H, W) and ``mask`` (H, W), maps boxes ``x -> W - x`` (swapping x1 and x2), and
     composes ``tf_rel_to_abs`` with the flip so flipped sample pixels still map to the right
-    image pixels. Draws from ``item['rng']`` (the generator :class:`SamplerDataset` provides), so
+    image pixels. Native-resolution items (a list ``im`` with ``native_warps`` and ``sample_hw``)
+    flip each part and conjugate its warp, so it still maps the part onto the flipped sample. Draws from ``item['rng']`` (the generator :class:`SamplerDataset` provides), so
     the decision is a function of ``(seed, epoch, index)``.
 
     Example
@@ -36,18 +37,28 @@ class RandomHorizontalFlip:
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         if item['rng'].random() >= self.p:
             return item
-        width = item['im'].shape[-1]
-        item['im'] = item['im'].flip(-1)
+        if isinstance(item['im'], list):
+            width = int(item['sample_hw'][1])
+            flip = _hflip(width, torch.float64)
+            item['native_warps'] = [flip @ warp @ _hflip(part.shape[-1], torch.float64)
+                                    for part, warp in zip(item['im'], item['native_warps'])]
+            item['im'] = [part.flip(-1) for part in item['im']]
+        else:
+            width = item['im'].shape[-1]
+            item['im'] = item['im'].flip(-1)
         if 'mask' in item:
             item['mask'] = item['mask'].flip(-1)
         if 'boxes' in item:
             boxes = item['boxes']
             item['boxes'] = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
         if 'tf_rel_to_abs' in item:
-            flip = torch.tensor([[-1.0, 0.0, width], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-                                dtype=item['tf_rel_to_abs'].dtype)
-            item['tf_rel_to_abs'] = item['tf_rel_to_abs'] @ flip
+            item['tf_rel_to_abs'] = item['tf_rel_to_abs'] @ _hflip(width, item['tf_rel_to_abs'].dtype)
         return item
 
     def __repr__(self) -> str:
         return f'RandomHorizontalFlip(p={self.p})'
+
+
+def _hflip(width: int, dtype: torch.dtype) -> torch.Tensor:
+    """The (3, 3) affine ``x -> width - x`` (its own inverse)."""
+    return torch.tensor([[-1.0, 0.0, width], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype=dtype)
