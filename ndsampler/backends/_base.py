@@ -261,12 +261,12 @@ class Backend(abc.ABC):
         prefix = path.name[:14]
         return [p for p in path.parent.glob(f'{prefix}*.{self.ext}') if p.name != path.name]
 
-    def state(self, source: SourceIdentity, root: PathLike) -> str:
-        """One of :data:`FRAME_STATES` for ``source``'s frame under ``root``."""
+    def state(self, source: SourceIdentity, root: PathLike, deep: bool = False) -> str:
+        """One of :data:`FRAME_STATES` for ``source``'s frame under ``root`` (``deep``: the thorough check)."""
         if not is_remote(source.path) and not os.path.exists(source.path):
             return 'no_source'
         dst = self.cache_fpath(root, source)
-        if self.validate(dst):
+        if self.validate(dst, deep=deep):
             return 'cached'
         if not is_remote(dst) and os.path.exists(dst):
             return 'corrupt'

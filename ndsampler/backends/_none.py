@@ -50,7 +50,7 @@ class NoneBackend(Backend):
             raise SourceNotFoundError(f'source image not found: {source.path}')
         return source.path, 0
 
-    def state(self, source: SourceIdentity, root: PathLike) -> str:
+    def state(self, source: SourceIdentity, root: PathLike, deep: bool = False) -> str:
         if not is_remote(source.path) and not os.path.exists(source.path):
             return 'no_source'
         return 'cached'

@@ -20,8 +20,11 @@ _PROBLEM_STATES = ('stale', 'corrupt', 'no_source')
 
 
 def dataset_info(dset: kwcoco.CocoDataset, workdir: Optional[PathLike] = None,
-                 backends: Sequence[str] = ('cog', 'npy')) -> Dict[str, Any]:
+                 backends: Sequence[str] = ('cog', 'npy'), deep: bool = False) -> Dict[str, Any]:
     """Counts, categories, channels and per-backend cache coverage of a dataset.
+
+    ``deep`` checks cache files thoroughly (see ``Frames.status``): slow, finds damage
+    inside COG tiles that the default check (layout, size, first and last tiles) misses.
 
     Returns
     -------
@@ -36,7 +39,7 @@ def dataset_info(dset: kwcoco.CocoDataset, workdir: Optional[PathLike] = None,
     cache: Dict[str, Any] = {}
     for name in backends:
         frames = CocoFrames(dset, workdir=workdir, backend=name)
-        report = cache_report(frames)
+        report = cache_report(frames, deep=deep)
         cache[name] = {
             'dpath': frames.cache_dpath,
             'counts': {state: len(gids) for state, gids in report.items()},
@@ -92,12 +95,13 @@ class InfoCLI(CommandConfig):
     workdir = scfg.Value(None, type=str, help='cache root to inspect; default: the dataset folder')
     backends = scfg.Value('cog,npy', type=str, help='comma-separated cache backends to report')
     json = scfg.Value(False, isflag=True, help='print the report as JSON')
+    deep = scfg.Value(False, isflag=True, help='check cached frames thoroughly (every COG tile decoded; slow)')
 
     def execute(self) -> int:
         dset = load_dataset(self.dataset)
         names = [b.strip().lower() for b in str(self.backends).split(',') if b.strip()]
         for name in names:
             parse_backend(name, ('cog', 'npy'))
-        info = dataset_info(dset, self.workdir, names)
+        info = dataset_info(dset, self.workdir, names, deep=self.deep)
         print(json.dumps(info, indent=2, default=str) if self.json else format_info(info))
         return 0

@@ -11,13 +11,14 @@ from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers
 __all__ = ['PrepareCLI', 'cache_report']
 
 
-def cache_report(frames: CocoFrames, image_ids: Optional[Sequence[Any]] = None) -> Dict[str, List[Any]]:
+def cache_report(frames: CocoFrames, image_ids: Optional[Sequence[Any]] = None,
+                 deep: bool = False) -> Dict[str, List[Any]]:
     """Image ids per cache state (see :data:`ndsampler.frames.STATE_ORDER`) without converting anything.
 
     ``cached`` images would be left alone, ``missing`` / ``stale`` / ``corrupt`` ones converted,
-    ``no_source`` ones would fail.
+    ``no_source`` ones would fail. ``deep`` checks cache files thoroughly (see ``Frames.status``).
     """
-    status = frames.status(image_ids)
+    status = frames.status(image_ids, deep=deep)
     report: Dict[str, List[Any]] = {state: [] for state in STATE_ORDER}
     for gid, state in status.items():
         report[state].append(gid)
@@ -38,6 +39,8 @@ class PrepareCLI(CommandConfig):
     backend = scfg.Value('cog', type=str, help='cache format: cog | npy')
     workers = scfg.Value(0, type=int, help='worker processes, >= 0 (0: convert in this process)')
     dry_run = scfg.Value(False, isflag=True, help='only report what would be converted')
+    deep = scfg.Value(False, isflag=True, help='check cached frames thoroughly (every COG tile decoded; slow) '
+                                               'and rebuild damaged ones')
     image_ids = scfg.Value(None, type=str, nargs='+', help='prepare only these image ids (space or comma separated)')
 
     def execute(self) -> int:
@@ -46,7 +49,7 @@ class PrepareCLI(CommandConfig):
         frames = CocoFrames(dset, workdir=self.workdir, backend=parse_backend(self.backend, ('cog', 'npy')))
         ids = parse_ids(self.image_ids, frames.image_ids)
         if self.dry_run:
-            report = cache_report(frames, ids)
+            report = cache_report(frames, ids, deep=self.deep)
             verbs = {'cached': 'already present', 'missing': 'to convert (missing)', 'stale': 'to convert (stale)',
                      'corrupt': 'to convert (corrupt)', 'no_source': 'would fail (no source)'}
             print(f'prepare frames (backend={frames.backend.name}, dry run) in {frames.cache_dpath}')
@@ -54,7 +57,7 @@ class PrepareCLI(CommandConfig):
             for gid in report['no_source']:
                 print(f'  image {gid!r}: source file missing')
             return 1 if report['no_source'] else 0
-        summary = frames.prepare(ids, workers=workers)
+        summary = frames.prepare(ids, workers=workers, deep=self.deep)
         print(summary)
         print(f'cache: {frames.cache_dpath}')
         return 0 if summary.ok else 1

@@ -291,8 +291,7 @@ class Frames(abc.ABC):
             except (CacheError, SourceNotFoundError) as ex:
                 raise ImageReadError(f'cache file {fpath} of source {asset.fpath} is damaged and cannot be '
                                      f'rebuilt: {ex}') from ex
-            reader_pool.mark_immutable(fpath)  # drops a pooled reader of other bytes
-            get_reader(fpath).close()  # and one of a rebuild with the same size and mtime: reopened lazily
+            _reopen(fpath)
             if nbytes:
                 rebuilt.append(fpath)
         return rebuilt
@@ -316,8 +315,12 @@ class Frames(abc.ABC):
         return self._build_delayed(image_id, want, NoneBackend()).finalize()
 
     # -- cache management -----------------------------------------------------
-    def status(self, image_ids: Optional[Sequence[Any]] = None) -> Dict[Any, str]:
-        """Per image, the worst state of its frames: one of :data:`STATE_ORDER`."""
+    def status(self, image_ids: Optional[Sequence[Any]] = None, deep: bool = False) -> Dict[Any, str]:
+        """Per image, the worst state of its frames: one of :data:`STATE_ORDER`.
+
+        ``deep=True`` checks cache files thoroughly (for COG every tile decoded:
+        slow, finds damage the default check does not; see the backend's docs).
+        """
         ids = self.image_ids if image_ids is None else list(image_ids)
         out = {}
         for gid in ids:
@@ -328,12 +331,12 @@ class Frames(abc.ABC):
                 except FileNotFoundError:
                     states.append('no_source')
                     continue
-                states.append(self.backend.state(ident, self.cache_dpath))
+                states.append(self.backend.state(ident, self.cache_dpath, deep=deep))
             out[gid] = max(states, key=STATE_ORDER.index)
         return out
 
     def prepare(self, image_ids: Optional[Sequence[Any]] = None, workers: int = 0,
-                executor: Optional[Executor] = None, progress: bool = True) -> PrepareSummary:
+                executor: Optional[Executor] = None, progress: bool = True, deep: bool = False) -> PrepareSummary:
         """Convert every missing frame; resumable, parallel, never stops at a failing image.
 
         Parameters
@@ -347,6 +350,8 @@ class Frames(abc.ABC):
             Run the (picklable) work units here instead, e.g. a dask.distributed executor.
         progress : bool
             Show a progress bar on stderr.
+        deep : bool
+            Check existing cache files thoroughly (see :meth:`status`) and rebuild damaged ones.
 
         Returns
         -------
@@ -360,13 +365,19 @@ class Frames(abc.ABC):
             image_sources[gid] = [a.fpath for a in self._record(gid).assets]
         backend = self.backend.to_dict()
         unique = list(dict.fromkeys(f for fpaths in image_sources.values() for f in fpaths))
-        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath) for f in unique]
+        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath, deep) for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
         for fpath, result in results.items():
             if result.nbytes and fpath in self._cache_paths:
                 # Rebuilt (possibly by another process) while this one reads it: reopen it.
-                reader_pool.mark_immutable(self._cache_paths[fpath])
+                _reopen(self._cache_paths[fpath])
         return summarize(self.backend.name, image_sources, results, start)
+
+
+def _reopen(fpath: str) -> None:
+    """Make this process's next read of the (rebuilt) cache file ``fpath`` open the file anew."""
+    reader_pool.mark_immutable(fpath)  # drops a pooled reader of other bytes (another size or mtime)
+    get_reader(fpath).close()  # and one of a rebuild with the same size and mtime: reopened lazily
 
 
 def _in_bounds(region: Any, h: int, w: int) -> Optional[Slices]:

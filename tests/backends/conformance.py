@@ -40,6 +40,17 @@ def write_tif(fpath: Path, data: np.ndarray) -> Path:
     return fpath
 
 
+def zero_tile(fpath, level: int = 0, tile=(1, 1)) -> None:
+    """Zero the middle half of one COG tile's bytes at pyramid ``level`` (0: full resolution)."""
+    kw = {} if level == 0 else {'overview_level': level - 1}
+    with rasterio.open(fpath, **kw) as ds:
+        offset = int(ds.get_tag_item(f'BLOCK_OFFSET_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
+        size = int(ds.get_tag_item(f'BLOCK_SIZE_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
+    with open(fpath, 'r+b') as file:
+        file.seek(offset + size // 4)
+        file.write(bytes(size // 2))
+
+
 def bump_mtime(fpath: Path, seconds: int = 10) -> None:
     """Make an in-place edit visible regardless of the filesystem's timestamp granularity."""
     stat = os.stat(fpath)

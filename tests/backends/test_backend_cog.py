@@ -1,7 +1,7 @@
 """The COG backend through the conformance suite, plus COG-specific layout checks."""
 import numpy as np
 import rasterio
-from conformance import BackendConformance, make_pixels, smooth_pixels, write_tif
+from conformance import BackendConformance, make_pixels, smooth_pixels, write_tif, zero_tile
 
 from ndsampler.backends import CogBackend, source_identity
 from ndsampler.io import is_cog
@@ -24,17 +24,6 @@ def test_cog_is_tiled_lossless_with_overviews(tmp_path):
         np.testing.assert_array_equal(ds.read().transpose(1, 2, 0), data)
 
 
-def _zero_tile(fpath, level, tile=(0, 0)):
-    """Zero the middle half of one tile's bytes at pyramid ``level`` (0: full resolution)."""
-    kw = {} if level == 0 else {'overview_level': level - 1}
-    with rasterio.open(fpath, **kw) as ds:
-        offset = int(ds.get_tag_item(f'BLOCK_OFFSET_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
-        size = int(ds.get_tag_item(f'BLOCK_SIZE_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
-    with open(fpath, 'r+b') as file:
-        file.seek(offset + size // 4)
-        file.write(bytes(size // 2))
-
-
 def test_cheap_check_decodes_the_ends_deep_check_every_tile(tmp_path):
     data = smooth_pixels((600, 700, 3))
     src = write_tif(tmp_path / 'big.tif', data)
@@ -44,11 +33,11 @@ def test_cheap_check_decodes_the_ends_deep_check_every_tile(tmp_path):
     fpath, _ = backend.ensure(ident, root)
     assert backend.validate(fpath) and backend.validate(fpath, deep=True)
 
-    _zero_tile(fpath, level=2)  # the smallest overview: the start of the image data
+    zero_tile(fpath, level=2, tile=(0, 0))  # the smallest overview: the start of the image data
     assert not CogBackend().validate(fpath)
     assert backend.ensure(ident, root)[1] > 0
 
-    _zero_tile(fpath, level=0, tile=(1, 1))  # a middle tile of the full resolution
+    zero_tile(fpath, level=0, tile=(1, 1))  # a middle tile of the full resolution
     fresh = CogBackend()
     assert fresh.validate(fpath), 'the cheap check reads only the ends of the data'
     assert not fresh.validate(fpath, deep=True)

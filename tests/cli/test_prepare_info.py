@@ -3,7 +3,9 @@ import json
 
 import kwcoco
 
+from ndsampler.demodata import demo_images
 from ndsampler.frames import CocoFrames
+from tests.backends.conformance import zero_tile
 
 
 def _status(dset_fpath, backend):
@@ -63,3 +65,18 @@ def test_info_counts_coverage_and_corrupt_entries(small_dset, run_cli):
     assert text.returncode == 0, text.stderr
     assert 'images 3, videos 0, annotations 12, categories 4' in text.stdout
     assert 'npy: corrupt images: 2' in text.stdout
+
+
+def test_deep_check_finds_and_rebuilds_a_damaged_middle_tile(tmp_path, run_cli):
+    dset = demo_images(tmp_path / 'big', num_images=2, dsize=(600, 520), num_objects=3, seed=2)
+    frames = CocoFrames(dset, backend='cog')
+    assert frames.prepare(progress=False).ok
+    zero_tile(frames.cache_fpaths(2)[0], tile=(1, 1))
+    cheap = json.loads(run_cli('info', dset.fpath, '--json', '--backends', 'cog').stdout)
+    assert cheap['cache']['cog']['counts']['cached'] == 2, 'a middle tile is beyond the default check'
+    deep = json.loads(run_cli('info', dset.fpath, '--json', '--backends', 'cog', '--deep').stdout)
+    assert deep['cache']['cog']['problems'] == {'corrupt': [2]}
+    proc = run_cli('prepare', dset.fpath, '--deep')
+    assert proc.returncode == 0, proc.stderr
+    assert 'converted        1' in proc.stdout and 'already present  1' in proc.stdout
+    assert set(CocoFrames(dset, backend='cog').status(deep=True).values()) == {'cached'}

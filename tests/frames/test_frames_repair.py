@@ -4,24 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 from frames_helpers import smooth_image, write_tif
 
 from ndsampler.delayed.readers import get_reader
 from ndsampler.errors import ImageReadError
 from ndsampler.frames import SimpleFrames
 from ndsampler.io import write_cog
-
-
-def _zero_tile(fpath, level=0, tile=(1, 1)):
-    """Zero the middle half of one tile's bytes at pyramid ``level`` (0: full resolution)."""
-    kw = {} if level == 0 else {'overview_level': level - 1}
-    with rasterio.open(fpath, **kw) as ds:
-        offset = int(ds.get_tag_item(f'BLOCK_OFFSET_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
-        size = int(ds.get_tag_item(f'BLOCK_SIZE_{tile[0]}_{tile[1]}', 'TIFF', bidx=1))
-    with open(fpath, 'r+b') as file:
-        file.seek(offset + size // 4)
-        file.write(bytes(size // 2))
+from tests.backends.conformance import zero_tile
 
 
 @pytest.fixture
@@ -36,7 +25,7 @@ def cog_frames(tmp_path):
 
 def test_damaged_tile_is_rebuilt_on_read(cog_frames):
     frames, data, cache = cog_frames
-    _zero_tile(cache)
+    zero_tile(cache)
     assert frames.status() == {1: 'cached'}, 'a middle tile is beyond the cheap check'
     window = (slice(250, 300), slice(250, 300))
     np.testing.assert_array_equal(frames.load_region(1, window), data[window])
@@ -48,7 +37,7 @@ def test_damaged_tile_is_rebuilt_on_read(cog_frames):
 def test_sampler_style_reads_call_repair(cog_frames):
     frames, data, cache = cog_frames
     tree = frames.load_delayed(1)
-    _zero_tile(cache, tile=(2, 2))
+    zero_tile(cache, tile=(2, 2))
     with pytest.raises(ImageReadError, match=os.path.basename(cache)):
         tree.finalize()
     assert frames.repair(1) == [cache]
@@ -58,16 +47,26 @@ def test_sampler_style_reads_call_repair(cog_frames):
 
 def test_damage_at_the_ends_is_seen_by_status_and_prepare(cog_frames):
     frames, data, cache = cog_frames
-    _zero_tile(cache, level=2, tile=(0, 0))  # the smallest overview
+    zero_tile(cache, level=2, tile=(0, 0))  # the smallest overview
     assert frames.status() == {1: 'corrupt'}
     assert frames.prepare(progress=False).converted == [1]
     assert frames.status() == {1: 'cached'}
     np.testing.assert_array_equal(frames.load_image(1), data)
 
 
+def test_deep_status_and_prepare_find_a_damaged_middle_tile(cog_frames):
+    frames, data, cache = cog_frames
+    zero_tile(cache)
+    assert frames.status() == {1: 'cached'} and frames.prepare(progress=False).converted == []
+    assert frames.status(deep=True) == {1: 'corrupt'}
+    assert frames.prepare(progress=False, deep=True, workers=1).converted == [1]
+    assert frames.status(deep=True) == {1: 'cached'}
+    np.testing.assert_array_equal(frames.load_image(1), data)
+
+
 def test_second_failure_names_source_and_cache(cog_frames, monkeypatch):
     frames, _, cache = cog_frames
-    _zero_tile(cache)
+    zero_tile(cache)
     monkeypatch.setattr(frames.backend, 'validate', lambda fpath, deep=False: True)  # the rebuild "misses" it
     with pytest.raises(ImageReadError, match='even after rebuilding') as info:
         frames.load_image(1)
@@ -76,7 +75,7 @@ def test_second_failure_names_source_and_cache(cog_frames, monkeypatch):
 
 def test_unrebuildable_cache_names_source_and_cache(cog_frames):
     frames, _, cache = cog_frames
-    _zero_tile(cache)
+    zero_tile(cache)
     os.unlink(frames.id_to_path[1])
     with pytest.raises(ImageReadError, match='cannot be rebuilt') as info:
         frames.load_image(1)
@@ -89,7 +88,7 @@ def test_damaged_source_is_never_rewritten(tmp_path):
     src = write_cog(tmp_path / 'src.tif', data)  # read in place by the None backend
     frames = SimpleFrames({1: src}, backend=None)
     get_reader(str(src)).close()
-    _zero_tile(src)
+    zero_tile(src)
     before = src.read_bytes()
     with pytest.raises(ImageReadError, match='src.tif'):
         frames.load_image(1)
