@@ -13,11 +13,14 @@ from ndsampler.regions import visible_fraction
 from ndsampler.sampler._index import DatasetIndex
 
 __all__ = ['parse_with_annots', 'frame_detections', 'render_class_mask', 'ImageBoxes', 'BoxLookup',
-           'ANNOT_KINDS', 'DENSE_IMAGE']
+           'ANNOT_KINDS', 'DENSE_IMAGE', 'SCALAR_BAND']
 
 #: Images with at least this many boxes are queried through the regions' spatial index;
 #: below it one vectorised test over the image's boxes is faster.
 DENSE_IMAGE = 2000
+
+#: Bands of at most this many candidate boxes are tested in Python (numpy calls cost more there).
+SCALAR_BAND = 96
 
 #: What ``with_annots`` may ask for.
 ANNOT_KINDS = ('boxes', 'segmentation', 'keypoints', 'mask')
@@ -51,7 +54,9 @@ class ImageBoxes:
     """The boxed annotations of one image as arrays, in dataset order (the regions table's).
 
     The box columns are also kept sorted by top edge, so a window query tests only the
-    horizontal band of boxes that can reach it (two bisections, then a few comparisons).
+    horizontal band of boxes that can reach it (two bisections, then a few comparisons:
+    in Python over memoryviews of the columns for a narrow band, where numpy's per-call
+    cost would dominate, in numpy otherwise).
 
     Attributes
     ----------
@@ -65,23 +70,25 @@ class ImageBoxes:
         True when every box has a positive area (no degenerate boxes).
     """
 
-    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_order', '_top', '_reach', '_columns')
+    __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_ids', '_order', '_top', '_reach',
+                 '_columns', '_views')
 
     def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
         self.rows = rows
-        self.aids = table['aid'][rows]
-        self.cids = table['category_id'][rows]
-        self.class_idxs = table['label'][rows]
+        #: (N, 3) aid, category id, class index: one gather per query
+        self._ids = np.stack([table['aid'][rows], table['category_id'][rows], table['label'][rows]], axis=1)
+        self.aids, self.cids, self.class_idxs = self._ids.T
         self.ltrb = table['ltrb'][rows]
         x0, y0, x1, y1 = self.ltrb.T
         self.proper = bool(((x1 > x0) & (y1 > y0)).all())
         finite = bool(np.isfinite(self.ltrb).all())
         self._order = np.argsort(y0, kind='stable') if finite else np.arange(len(rows))
-        #: sorted top edges (a list, for bisect) and the tallest box; None: every box is a candidate
-        self._top = y0[self._order].tolist() if finite else None
         self._reach = float((y1 - y0).max()) + 1.0 if finite and len(rows) else 0.0
-        #: (4, N) rows x0, y0, x1, y1 in top-edge order
+        #: (4, N) rows x0, y0, x1, y1 in top-edge order, and memoryviews of them and of the order
         self._columns = np.ascontiguousarray(self.ltrb[self._order].T)
+        self._views = tuple(memoryview(row) for row in self._columns) + (memoryview(self._order),)
+        #: the sorted top edges (bisected); None: every box is a candidate
+        self._top = self._views[1] if finite else None
 
     def visible(self, window, visible_thresh: float) -> np.ndarray:
         """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
@@ -90,15 +97,27 @@ class ImageBoxes:
             lo, hi = 0, len(self._order)
         else:  # a box reaching the window starts at most _reach above it and not below it
             lo, hi = bisect_left(self._top, wy0 - self._reach), bisect_right(self._top, wy1)
+        strict = visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0
+        if strict and hi - lo <= SCALAR_BAND:
+            x0, y0, x1, y1, order = self._views
+            hits = [order[i] for i in range(lo, hi) if x0[i] < wx1 and x1[i] > wx0 and y0[i] < wy1 and y1[i] > wy0]
+            hits.sort()
+            return np.array(hits, dtype=np.int64)
         band = self._columns[:, lo:hi]
         x0, y0, x1, y1 = band
-        if visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0:
+        if strict:
             # a proper box is visible at all exactly when it overlaps the window with positive area
             hit = ((x0 < wx1) & (x1 > wx0) & (y0 < wy1) & (y1 > wy0)).nonzero()[0]
         else:  # boxes touching the window (degenerate ones included), then the exact fraction
             near = ((x0 <= wx1) & (x1 >= wx0) & (y0 <= wy1) & (y1 >= wy0)).nonzero()[0]
             hit = near[visible_fraction(band.T[near], window) > visible_thresh]
-        return np.sort(self._order[lo:hi][hit])
+        local = self._order[lo:hi][hit]
+        return np.sort(local) if len(local) > 1 else local
+
+    def take(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(aids, cids, class_idxs, ltrb)`` of the rows ``local`` (new arrays)."""
+        aids, cids, class_idxs = self._ids[local].T
+        return aids, cids, class_idxs, self.ltrb[local]
 
 
 class BoxLookup:
@@ -157,9 +176,7 @@ def _warp_ltrb(ltrb: np.ndarray, tf: kwimage.Affine) -> np.ndarray:
     """Boxes mapped by an affine: a scale + shift done on the numbers, anything else by corners."""
     (a, b, c), (d, e, f), _ = tf.matrix.tolist()
     if b == 0 and d == 0 and a > 0 and e > 0:
-        out = ltrb * (a, e, a, e) if a != 1 or e != 1 else ltrb.copy()
-        out += (c, f, c, f)
-        return out
+        return ltrb + (c, f, c, f) if a == 1 and e == 1 else ltrb * (a, e, a, e) + (c, f, c, f)
     return warp_box(ltrb, tf.matrix).data
 
 
@@ -233,7 +250,7 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
         ltrb = np.zeros((0, 4))
     elif annot_ids is None:
         boxes, local = lookup.query(gid, window_img, visible_thresh)
-        aids, cids, class_idxs, ltrb = boxes.aids[local], boxes.cids[local], boxes.class_idxs[local], boxes.ltrb[local]
+        aids, cids, class_idxs, ltrb = boxes.take(local)
     else:
         annots = index.image_annots(gid)
         rows = annots.rows(np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids))

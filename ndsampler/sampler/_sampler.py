@@ -325,9 +325,9 @@ class CocoSampler(ub.NiceRepr):
             frame_dets.append(frame_detections(
                 self._index, self._boxes, gid, warp, window_img, kinds, self.classes,
                 self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
-        if len(frame_dets) == 1:  # an image: copies of its arrays (concatenating one array costs more)
+        if len(frame_dets) == 1:  # an image: its detections' arrays as they are (they belong to this sample)
             data = frame_dets[0].data
-            aids, cids, ltrb = data['aids'].copy(), data['cids'].copy(), data['boxes'].data.copy()
+            aids, cids, ltrb = data['aids'], data['cids'], data['boxes'].data
             rel_frame_index = np.zeros(len(aids), dtype=np.int64)
         else:
             aids = np.concatenate([d.data['aids'] for d in frame_dets])
@@ -352,6 +352,8 @@ class CocoSampler(ub.NiceRepr):
 
 def _concat_lists(lists: Iterable) -> Any:
     lists = list(lists)
+    if len(lists) == 1:
+        return type(lists[0])(list(lists[0].data))
     return type(lists[0])([item for items in lists for item in items.data])
 
 

@@ -3,6 +3,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from ndsampler.regions import visible_fraction
+from ndsampler.sampler import _annots
 from ndsampler.sampler._annots import ImageBoxes
 
 
@@ -40,7 +41,16 @@ def test_band_query_equals_brute_force(boxes, window, thresh, with_nan):
     x, y, w, h = window
     ltrb_window = np.array([x, y, x + w, y + h], dtype=float)
     image = ImageBoxes(_table(boxes), np.arange(len(boxes)))
-    assert image.visible(ltrb_window, thresh).tolist() == _brute(boxes, ltrb_window, thresh)
+    want = _brute(boxes, ltrb_window, thresh)
+    default = _annots.SCALAR_BAND
+    try:
+        for band in (0, default):  # numpy for every band, then Python for narrow ones
+            _annots.SCALAR_BAND = band
+            assert image.visible(ltrb_window, thresh).tolist() == want
+            assert image.visible((x, y, x + w, y + h), thresh).tolist() == want  # plain numbers
+    finally:
+        _annots.SCALAR_BAND = default
+    assert image.visible(ltrb_window, thresh).dtype == np.int64
 
 
 def test_tall_box_far_above_the_window_is_found():
