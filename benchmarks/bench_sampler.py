@@ -50,7 +50,9 @@ def _rates(fns: dict, items, repeats: int) -> tuple[dict, dict]:
     """Median items/s of each function and median per-pass ratio to the first one.
 
     One untimed warm-up pass, then ``repeats`` passes; within a pass every function
-    runs over all items in turn, so the reference sees the same machine load.
+    runs over all items in turn, so the reference sees the same machine load. Time is
+    this process's CPU time: on a shared, loaded machine wall time mostly measures the
+    other processes.
     """
     for fn in fns.values():
         for item in items:
@@ -58,10 +60,10 @@ def _rates(fns: dict, items, repeats: int) -> tuple[dict, dict]:
     rates = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for item in items:
                 fn(item)
-            rates[name].append(len(items) / (time.perf_counter() - start))
+            rates[name].append(len(items) / (time.process_time() - start))
     ref = next(iter(fns))
     ratios = {name: statistics.median(r / q for r, q in zip(rates[name], rates[ref])) for name in fns}
     return {name: statistics.median(r) for name, r in rates.items()}, ratios
@@ -111,7 +113,8 @@ def main(argv: list[str]) -> None:
             sl = tr['slices']
             return np.ascontiguousarray(maps[tr['gid'] - 1][sl])
 
-        print(f'{num_windows} windows {WIN}x{WIN}, median of {repeats} passes (each interleaved with the limit)')
+        print(f'{num_windows} windows {WIN}x{WIN}, median of {repeats} passes (each interleaved with its reference), '
+              'rates per CPU second')
         samplers = {}
         for backend in [None, 'npy', 'cog']:
             sampler = CocoSampler(dset, workdir=root / 'work', backend=backend)
