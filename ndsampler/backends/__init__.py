@@ -7,7 +7,7 @@ Example
 >>> backend.name, backend.ext
 ('npy', 'npy')
 """
-from ndsampler.backends._base import FRAME_STATES, Backend
+from ndsampler.backends._base import CHECK_LEVELS, FRAME_STATES, Backend
 from ndsampler.backends._coerce import BACKENDS, coerce_backend
 from ndsampler.backends._cog import CogBackend
 from ndsampler.backends._none import NoneBackend
@@ -16,7 +16,7 @@ from ndsampler.backends._source import (GDAL_REMOTE_OPTIONS, HASHID_MODES, Sourc
                                         gdal_env, gdal_path, is_remote, source_identity)
 
 __all__ = [
-    'Backend', 'CogBackend', 'NpyBackend', 'NoneBackend', 'coerce_backend', 'BACKENDS', 'FRAME_STATES',
+    'Backend', 'CogBackend', 'NpyBackend', 'NoneBackend', 'coerce_backend', 'BACKENDS', 'FRAME_STATES', 'CHECK_LEVELS',
     'SourceIdentity', 'source_identity', 'forget_identities', 'HASHID_MODES',
     'GDAL_REMOTE_OPTIONS', 'gdal_env', 'gdal_path', 'is_remote',
 ]

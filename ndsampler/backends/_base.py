@@ -4,16 +4,18 @@ A backend turns a source image into a cache file and checks cache files. Every
 backend shares one protocol, :meth:`Backend.ensure`:
 
 1. compute the key from the source identity and the config,
-2. return the cache file if it exists and validates (cheap checks: layout, size,
-   and for COG the decode of two tiles),
+2. return the cache file if it exists and passes the check,
 3. otherwise take the frame's :class:`~ndsampler.io.FileLock`, check again
    (another process may have finished it meanwhile), remove a damaged file and
    temporary files a killed writer left behind, convert atomically, and drop
    cache files of older versions of the same source.
 
-``ensure(..., repair=True)`` is step 3 with a thorough check (every pixel
-decoded where the format allows it): what a reader calls when a cache file that
-validated fails to decode.
+Checks come in :data:`CHECK_LEVELS`, cheapest first: ``'quick'`` (layout and
+size, no pixels decoded: before a frame's first read in a process),
+``'sample'`` (plus a few tiles decoded where the format has tiles: ``prepare``
+and ``status``) and ``'deep'`` (every pixel decoded: after a read failed, or on
+request). A check passed is remembered per process and file version (size,
+mtime) except ``'deep'``, which always runs.
 
 Layout: ``<root>/<backend>/<config-hash>/<xx>/<rest-of-hash>.<ext>`` where
 ``root`` is ``<workdir>/_cache/frames``. In ``PATH`` mode the hash is
@@ -43,13 +45,22 @@ from ndsampler.errors import (CacheError, ConversionError, ImageReadError, Inval
                               SourceNotFoundError)
 from ndsampler.io import FileLock
 
-__all__ = ['Backend', 'FRAME_STATES']
+__all__ = ['Backend', 'FRAME_STATES', 'CHECK_LEVELS']
 
 #: Bumped when the bytes a backend writes for the same config change.
 FORMAT_VERSION = 1
 
 #: What :meth:`Backend.state` reports for one frame.
 FRAME_STATES = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
+
+#: How thoroughly a cache file is checked, cheapest first (see the module docstring).
+CHECK_LEVELS = ('quick', 'sample', 'deep')
+
+
+def _rank(check: str) -> int:
+    if check not in CHECK_LEVELS:
+        raise InvalidOptionError('check', check, CHECK_LEVELS)
+    return CHECK_LEVELS.index(check)
 
 
 def _sha(text: str) -> str:
@@ -101,7 +112,7 @@ class Backend(abc.ABC):
         self.config: Dict[str, Any] = self._validate({**self.defaults, **given})
         blob = json.dumps({'backend': self.name, 'format': FORMAT_VERSION, **self.config}, sort_keys=True)
         self.config_hash: str = _sha(blob)[:12]
-        self._valid: Dict[str, Tuple[int, int]] = {}
+        self._valid: Dict[str, Tuple[Tuple[int, int], int]] = {}
 
     def _validate(self, config: Dict[str, Any]) -> Dict[str, Any]:
         """Check and normalize config values (subclasses override)."""
@@ -140,18 +151,14 @@ class Backend(abc.ABC):
 
     # -- checks -------------------------------------------------------------
     @abc.abstractmethod
-    def _check(self, fpath: str, deep: bool = False) -> None:
-        """Raise :class:`ImageReadError` when ``fpath`` is truncated or corrupt.
+    def _check(self, fpath: str, check: str) -> None:
+        """Raise :class:`ImageReadError` when ``fpath`` is truncated or corrupt, as far as ``check`` looks."""
 
-        The default check is cheap (run once per frame per process before its
-        first read); ``deep`` decodes everything it can (run when a read failed).
-        """
+    def validate(self, fpath: PathLike, check: str = 'sample') -> bool:
+        """True when the cache file exists and passes ``check`` (one of :data:`CHECK_LEVELS`).
 
-    def validate(self, fpath: PathLike, deep: bool = False) -> bool:
-        """True when the cache file exists and is complete.
-
-        The cheap check runs once per process per file version (size, mtime);
-        ``deep=True`` always runs the thorough one (see the backend's ``_check``).
+        Remembered per process and file version (size, mtime), except ``'deep'``,
+        which always runs.
 
         Example
         -------
@@ -168,13 +175,15 @@ class Backend(abc.ABC):
             except FileNotFoundError:
                 return False
             stamp = (stat.st_size, stat.st_mtime_ns)
-        if not deep and self._valid.get(fpath) == stamp:
+        rank = _rank(check)
+        passed = self._valid.get(fpath)
+        if check != 'deep' and passed is not None and passed[0] == stamp and passed[1] >= rank:
             return True
         try:
-            self._check(fpath, deep)
+            self._check(fpath, check)
         except (ImageReadError, SourceNotFoundError, OSError, ValueError):
             return False
-        self._valid[fpath] = stamp
+        self._valid[fpath] = (stamp, rank)
         return True
 
     def exists(self, fpath: PathLike) -> bool:
@@ -217,7 +226,7 @@ class Backend(abc.ABC):
         path = Path(dst)
         return FileLock(path.parent.parent / '.locks' / path.parent.name)
 
-    def ensure(self, source: SourceIdentity, root: PathLike, repair: bool = False) -> Tuple[str, int]:
+    def ensure(self, source: SourceIdentity, root: PathLike, check: str = 'quick') -> Tuple[str, int]:
         """Return ``(cache_fpath, bytes_written)``, converting ``source`` if needed.
 
         ``bytes_written`` is 0 when a valid frame was already there. Safe to call
@@ -229,21 +238,19 @@ class Backend(abc.ABC):
         source : SourceIdentity
         root : PathLike
             The cache root (a folder, or a URL for a read-only remote cache).
-        repair : bool
-            The caller could not decode the cache file: check it thoroughly under
-            the lock and rebuild it when damaged (a no-op when another process
-            already did).
+        check : str
+            How an existing cache file is checked (:data:`CHECK_LEVELS`); a file
+            that fails is removed and rebuilt. ``'deep'`` is the repair of a file
+            that failed to decode (a no-op when another process already rebuilt it).
         """
         dst = self.cache_fpath(root, source)
-        if not repair and self.validate(dst):
+        if self.validate(dst, check):
             return dst, 0
         if is_remote(dst):
-            if repair and self.validate(dst, deep=True):
-                return dst, 0
             raise CacheError(f'frame {dst} for source {source.path} is missing or corrupt in the '
                              'read-only remote cache; prepare it locally and upload it')
         with self.lock(dst):
-            if self.validate(dst, deep=repair):
+            if self.validate(dst, check):
                 return dst, 0
             _remove_leftovers(dst)
             if not is_remote(source.path) and not os.path.exists(source.path):
@@ -261,12 +268,12 @@ class Backend(abc.ABC):
         prefix = path.name[:14]
         return [p for p in path.parent.glob(f'{prefix}*.{self.ext}') if p.name != path.name]
 
-    def state(self, source: SourceIdentity, root: PathLike, deep: bool = False) -> str:
-        """One of :data:`FRAME_STATES` for ``source``'s frame under ``root`` (``deep``: the thorough check)."""
+    def state(self, source: SourceIdentity, root: PathLike, check: str = 'sample') -> str:
+        """One of :data:`FRAME_STATES` for ``source``'s frame under ``root``, checked by ``check``."""
         if not is_remote(source.path) and not os.path.exists(source.path):
             return 'no_source'
         dst = self.cache_fpath(root, source)
-        if self.validate(dst, deep=deep):
+        if self.validate(dst, check):
             return 'cached'
         if not is_remote(dst) and os.path.exists(dst):
             return 'corrupt'

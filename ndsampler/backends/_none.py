@@ -37,20 +37,20 @@ class NoneBackend(Backend):
     def cache_fpath(self, root: PathLike, source: SourceIdentity) -> str:
         return source.path
 
-    def _check(self, fpath: str, deep: bool = False) -> None:
+    def _check(self, fpath: str, check: str) -> None:
         read_header(fpath)
 
     def write(self, source: PathLike, dst: PathLike) -> int:
         """Nothing to write: the source is read in place (returns 0 bytes)."""
         return 0
 
-    def ensure(self, source: SourceIdentity, root: PathLike, repair: bool = False) -> Tuple[str, int]:
-        """The source itself; ``repair`` changes nothing (sources are never rewritten)."""
+    def ensure(self, source: SourceIdentity, root: PathLike, check: str = 'quick') -> Tuple[str, int]:
+        """The source itself, unchecked (sources are never rewritten)."""
         if not is_remote(source.path) and not os.path.exists(source.path):
             raise SourceNotFoundError(f'source image not found: {source.path}')
         return source.path, 0
 
-    def state(self, source: SourceIdentity, root: PathLike, deep: bool = False) -> str:
+    def state(self, source: SourceIdentity, root: PathLike, check: str = 'sample') -> str:
         if not is_remote(source.path) and not os.path.exists(source.path):
             return 'no_source'
         return 'cached'

@@ -15,7 +15,7 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.f
 class NpyBackend(Backend):
     """Cache frames as ``.npy`` files (fastest reads, largest files; no config).
 
-    Checks (cheap and deep alike) read the header: a damaged magic or header, a
+    Checks (every level alike) read the header: a damaged magic or header, a
     non-``(H, W, C)`` or object array, and a file size that disagrees with the
     header (truncated or padded) are detected. Damaged pixel bytes are not: a raw
     ``.npy`` has no checksum and every byte pattern is a valid pixel, so they
@@ -36,7 +36,7 @@ class NpyBackend(Backend):
         with atomic_write(dst) as tmp:
             np.save(tmp, np.ascontiguousarray(data), allow_pickle=False)
 
-    def _check(self, fpath: str, deep: bool = False) -> None:
+    def _check(self, fpath: str, check: str) -> None:
         with open(fpath, 'rb') as file:
             try:
                 version = np.lib.format.read_magic(file)

@@ -287,7 +287,7 @@ class Frames(abc.ABC):
                 continue
             try:
                 _, nbytes = self.backend.ensure(source_identity(asset.fpath, self.hashid_mode), self.cache_dpath,
-                                                repair=True)
+                                                check='deep')
             except (CacheError, SourceNotFoundError) as ex:
                 raise ImageReadError(f'cache file {fpath} of source {asset.fpath} is damaged and cannot be '
                                      f'rebuilt: {ex}') from ex
@@ -318,8 +318,9 @@ class Frames(abc.ABC):
     def status(self, image_ids: Optional[Sequence[Any]] = None, deep: bool = False) -> Dict[Any, str]:
         """Per image, the worst state of its frames: one of :data:`STATE_ORDER`.
 
-        ``deep=True`` checks cache files thoroughly (for COG every tile decoded:
-        slow, finds damage the default check does not; see the backend's docs).
+        Cache files get the ``'sample'`` check, or with ``deep=True`` the ``'deep'``
+        one (every pixel decoded: slow, finds damage inside COG tiles the default
+        misses); see :data:`ndsampler.backends.CHECK_LEVELS`.
         """
         ids = self.image_ids if image_ids is None else list(image_ids)
         out = {}
@@ -331,7 +332,7 @@ class Frames(abc.ABC):
                 except FileNotFoundError:
                     states.append('no_source')
                     continue
-                states.append(self.backend.state(ident, self.cache_dpath, deep=deep))
+                states.append(self.backend.state(ident, self.cache_dpath, 'deep' if deep else 'sample'))
             out[gid] = max(states, key=STATE_ORDER.index)
         return out
 
@@ -351,7 +352,8 @@ class Frames(abc.ABC):
         progress : bool
             Show a progress bar on stderr.
         deep : bool
-            Check existing cache files thoroughly (see :meth:`status`) and rebuild damaged ones.
+            Check existing cache files with the ``'deep'`` check instead of
+            ``'sample'`` (see :meth:`status`); files that fail are rebuilt.
 
         Returns
         -------
@@ -365,7 +367,7 @@ class Frames(abc.ABC):
             image_sources[gid] = [a.fpath for a in self._record(gid).assets]
         backend = self.backend.to_dict()
         unique = list(dict.fromkeys(f for fpaths in image_sources.values() for f in fpaths))
-        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath, deep) for f in unique]
+        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath, 'deep' if deep else 'sample') for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
         for fpath, result in results.items():
             if result.nbytes and fpath in self._cache_paths:

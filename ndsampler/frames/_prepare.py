@@ -42,15 +42,15 @@ def check_workers(workers: Any) -> int:
 class PrepareTask:
     """One source to bring into the cache; plain data so it pickles to any executor.
 
-    ``deep``: check an existing cache file thoroughly (every pixel decoded where
-    the format allows it) and rebuild it when damaged.
+    ``check``: how an existing cache file is checked before it is kept (see
+    :data:`ndsampler.backends.CHECK_LEVELS`); one that fails is rebuilt.
     """
 
     fpath: str
     backend: Dict[str, Any]
     hashid_mode: str
     root: str
-    deep: bool = False
+    check: str = 'sample'
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def convert_one(task: PrepareTask) -> TaskResult:
     try:
         backend = coerce_backend(task.backend)
         ident = source_identity(task.fpath, task.hashid_mode, refresh=True)
-        _, nbytes = backend.ensure(ident, task.root, repair=task.deep)
+        _, nbytes = backend.ensure(ident, task.root, check=task.check)
     except Exception as ex:  # reported per image in the summary; the other frames still convert
         return TaskResult(task.fpath, error=f'{type(ex).__name__}: {ex}')
     return TaskResult(task.fpath, nbytes)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from ndsampler.backends import FRAME_STATES, coerce_backend, forget_identities, source_identity
+from ndsampler.backends import CHECK_LEVELS, FRAME_STATES, coerce_backend, forget_identities, source_identity
 from ndsampler.errors import ConversionError, ImageReadError, InvalidOptionError, SourceNotFoundError
 
 DTYPES = ['uint8', 'uint16', 'float32']
@@ -166,7 +166,7 @@ class BackendConformance:
     def test_corrupt_cache_is_rebuilt(self, backend, root, tmp_path, damage):
         """Truncation and header damage fail the cheap check (``ensure`` rebuilds); zeroed
         bytes inside the (compressed) data may pass it but fail the deep one
-        (``ensure(repair=True)`` rebuilds), except in a raw npy, where every byte is a valid pixel."""
+        (``ensure(check='deep')`` rebuilds), except in a raw npy, where every byte is a valid pixel."""
         if not self.converts:
             pytest.skip('the None backend has no cache files to damage')
         src, data = self._source(tmp_path, 'uint8', 3, smooth=damage == 'tile-bytes')
@@ -186,16 +186,16 @@ class BackendConformance:
         if damage == 'tile-bytes':
             assert os.path.getsize(fpath) == size
             if not self.pixel_damage_detected:
-                assert backend.validate(fpath, deep=True), 'documented: undetectable without a checksum'
+                assert backend.validate(fpath, 'deep'), 'documented: undetectable without a checksum'
                 return
-            assert not backend.validate(fpath, deep=True)
-            again, nbytes = backend.ensure(ident, root, repair=True)
+            assert not backend.validate(fpath, 'deep')
+            again, nbytes = backend.ensure(ident, root, check='deep')
         else:
-            assert not backend.validate(fpath)
+            assert not any(backend.validate(fpath, check) for check in CHECK_LEVELS)
             assert backend.state(ident, root) == 'corrupt'
             again, nbytes = backend.ensure(ident, root)
         assert again == fpath and nbytes > 0
-        assert backend.validate(fpath, deep=True) and backend.state(ident, root) == 'cached'
+        assert backend.validate(fpath, 'deep') and backend.state(ident, root) == 'cached'
         np.testing.assert_array_equal(np.asarray(backend.read(fpath)), data)
 
     def test_repair_of_an_intact_frame_rewrites_nothing(self, backend, root, tmp_path):
@@ -203,8 +203,15 @@ class BackendConformance:
         ident = source_identity(src)
         fpath, _ = backend.ensure(ident, root)
         mtime = os.stat(fpath).st_mtime_ns
-        assert backend.ensure(ident, root, repair=True) == (fpath, 0)
+        assert backend.ensure(ident, root, check='deep') == (fpath, 0)
         assert os.stat(fpath).st_mtime_ns == mtime
+
+    def test_check_levels_are_validated(self, backend, root, tmp_path):
+        src, _ = self._source(tmp_path)
+        fpath, _ = backend.ensure(source_identity(src), root)
+        assert all(backend.validate(fpath, check) for check in CHECK_LEVELS)
+        with pytest.raises(InvalidOptionError, match="check='full'"):
+            backend.validate(fpath, 'full')
 
     def test_no_temporary_files_left(self, backend, root, tmp_path):
         for seed in range(3):

@@ -3,7 +3,7 @@ import numpy as np
 import rasterio
 from conformance import BackendConformance, make_pixels, smooth_pixels, write_tif, zero_tile
 
-from ndsampler.backends import CogBackend, source_identity
+from ndsampler.backends import CHECK_LEVELS, CogBackend, source_identity
 from ndsampler.io import is_cog
 
 
@@ -24,24 +24,26 @@ def test_cog_is_tiled_lossless_with_overviews(tmp_path):
         np.testing.assert_array_equal(ds.read().transpose(1, 2, 0), data)
 
 
-def test_cheap_check_decodes_the_ends_deep_check_every_tile(tmp_path):
+def test_check_levels_look_further_and_further(tmp_path):
     data = smooth_pixels((600, 700, 3))
     src = write_tif(tmp_path / 'big.tif', data)
     ident = source_identity(src)
     root = tmp_path / 'cache'
-    backend = CogBackend()
-    fpath, _ = backend.ensure(ident, root)
-    assert backend.validate(fpath) and backend.validate(fpath, deep=True)
+    fpath, _ = CogBackend().ensure(ident, root)
+    assert all(CogBackend().validate(fpath, check) for check in CHECK_LEVELS)
 
     zero_tile(fpath, level=2, tile=(0, 0))  # the smallest overview: the start of the image data
-    assert not CogBackend().validate(fpath)
-    assert backend.ensure(ident, root)[1] > 0
+    assert CogBackend().validate(fpath, 'quick'), 'quick decodes nothing'
+    assert not CogBackend().validate(fpath, 'sample')
+    assert CogBackend().ensure(ident, root)[1] == 0
+    assert CogBackend().ensure(ident, root, check='sample')[1] > 0
 
     zero_tile(fpath, level=0, tile=(1, 1))  # a middle tile of the full resolution
-    fresh = CogBackend()
-    assert fresh.validate(fpath), 'the cheap check reads only the ends of the data'
-    assert not fresh.validate(fpath, deep=True)
-    assert fresh.ensure(ident, root)[1] == 0
-    assert fresh.ensure(ident, root, repair=True)[1] > 0
+    backend = CogBackend()
+    assert backend.validate(fpath, 'sample'), 'sample decodes only the ends of the data'
+    assert not backend.validate(fpath, 'deep')
+    assert backend.ensure(ident, root, check='sample')[1] == 0
+    assert backend.ensure(ident, root, check='deep')[1] > 0
+    assert backend.ensure(ident, root, check='deep')[1] == 0
     with rasterio.open(fpath) as ds:
         np.testing.assert_array_equal(ds.read().transpose(1, 2, 0), data)

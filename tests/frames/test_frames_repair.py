@@ -30,7 +30,7 @@ def test_damaged_tile_is_rebuilt_on_read(cog_frames):
     window = (slice(250, 300), slice(250, 300))
     np.testing.assert_array_equal(frames.load_region(1, window), data[window])
     np.testing.assert_array_equal(frames.load_image(1), data)
-    assert frames.backend.validate(cache, deep=True)
+    assert frames.backend.validate(cache, 'deep')
     assert not list(Path(cache).parent.glob('.*')), 'no temporary files left'
 
 
@@ -67,7 +67,7 @@ def test_deep_status_and_prepare_find_a_damaged_middle_tile(cog_frames):
 def test_second_failure_names_source_and_cache(cog_frames, monkeypatch):
     frames, _, cache = cog_frames
     zero_tile(cache)
-    monkeypatch.setattr(frames.backend, 'validate', lambda fpath, deep=False: True)  # the rebuild "misses" it
+    monkeypatch.setattr(frames.backend, 'validate', lambda fpath, check='sample': True)  # the rebuild "misses" it
     with pytest.raises(ImageReadError, match='even after rebuilding') as info:
         frames.load_image(1)
     assert frames.id_to_path[1] in str(info.value) and cache in str(info.value)
