@@ -1,29 +1,48 @@
 """ndsampler_torch: DataLoader throughput with 0 / 1 / 2 workers vs the plain sampler, and RSS per worker.
 
-The data is synthetic (100k images, 1M annotations in an in-memory kwcoco dataset, no files): a
-``SyntheticSampler`` paints the boxes of each window found by its ``CocoRegions`` index, so the
-figures measure the torch adapter and the regions draws (plans, item assembly, masks, collate, worker
-transport) and per-worker memory, not image decoding.
+Two cases, each measured in the same run as its references:
 
-Usage: ``python -m benchmarks torch [--quick]``.
+- **real**: a ``CocoSampler`` over generated large images (4 PNGs of 2048², 100 shapes each,
+  npy and cog caches prepared first), balanced 256² windows with their annotations, batch 32. The
+  plain sampler rate (``load_sample`` on the plan's targets, no torch) is the per-process limit.
+- **synthetic**: 100k images and 1M annotations in an in-memory kwcoco dataset, no files (a
+  ``SyntheticSampler`` paints the boxes of each 64² window found by its ``CocoRegions``): the torch
+  adapter, regions draws and worker transport, and per-worker memory, not image decoding.
+
+``/proc/loadavg`` is printed before and after (other work on the machine skews the ratios).
+``--profile`` adds, for the real case with 2 workers, where the *main* process spends its time
+per batch (cProfile, top functions by own time).
+
+Usage: ``python -m benchmarks torch [--quick] [--profile]``.
 """
 from __future__ import annotations
 
+import cProfile
+import io
 import pickle
+import pstats
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 import torch
 
+from ndsampler import CocoSampler
+from ndsampler.demodata import demo_images
 from ndsampler_torch import SamplerDataset, SyntheticSampler, collate
 
 BATCH = 32
-WINDOW = (64, 64)
 
 
 def _mib(n_bytes: float) -> str:
     return f'{n_bytes / 2 ** 20:.1f} MiB'
+
+
+def _loadavg() -> str:
+    with open('/proc/loadavg') as file:
+        return ' '.join(file.read().split()[:3])
 
 
 def _sampler_rate(dataset: SamplerDataset, n_items: int) -> float:
@@ -35,15 +54,36 @@ def _sampler_rate(dataset: SamplerDataset, n_items: int) -> float:
     return n_items / (time.perf_counter() - start)
 
 
-def _loader_rate(loader: torch.utils.data.DataLoader, n_batches: int) -> float:
-    """Items/s over ``n_batches`` batches of an already started loader iterator."""
-    it = iter(loader)
+def _consume(batch: dict) -> int:
+    """What a training step does at least: read every page of the images (one float per 4 KiB)."""
+    float(batch['im'].view(-1)[::1024].sum())
+    return len(batch['boxes'])
+
+
+def _loader_rate(dataset: SamplerDataset, workers: int, n_batches: int, report_memory: bool = False) -> float:
+    """Items/s over ``n_batches`` consumed batches of a fresh loader, after its first batch.
+
+    The workers start (and open their handles) before the clock does, and are shut down after it
+    stops, so no abandoned prefetch runs during another case's measurement.
+    """
+    it = iter(_loader(dataset, workers))
     next(it)  # workers started, first batch in flight: measure the steady state
     start = time.perf_counter()
     n = 0
     for _, batch in zip(range(n_batches), it):
-        n += len(batch['boxes'])
-    return n / (time.perf_counter() - start)
+        n += _consume(batch)
+    rate = n / (time.perf_counter() - start)
+    if report_memory:
+        for k, row in enumerate(_worker_memory()):
+            print(f'  worker {k}: RSS {_mib(row["rss"])}, unique (USS) {_mib(row["uss"])}, '
+                  f'proportional (PSS) {_mib(row["pss"])}')
+    del it
+    return rate
+
+
+def _loader(dataset: SamplerDataset, workers: int) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=False, collate_fn=collate,
+                                       num_workers=workers, multiprocessing_context='fork' if workers else None)
 
 
 def _worker_memory() -> list[dict[str, float]]:
@@ -54,38 +94,91 @@ def _worker_memory() -> list[dict[str, float]]:
     return rows
 
 
-def main(argv: list[str]) -> None:
-    quick = '--quick' in argv
+def _throughput(dataset: SamplerDataset, n_batches: int, repeats: int, title: str,
+                report_memory: bool = False) -> dict[str, float]:
+    """Median items/s of the plain sampler and of loaders with 0, 1 and 2 workers, printed.
+
+    Each pass measures every case in turn (interleaved), so a change of machine load during the
+    run shifts all cases rather than one.
+    """
+    runs: dict[str, list[float]] = {'sampler': [], '0 workers': [], '1 workers': [], '2 workers': []}
+    for rep in range(repeats):
+        runs['sampler'].append(_sampler_rate(dataset, n_batches * BATCH))
+        for workers in (0, 1, 2):
+            runs[f'{workers} workers'].append(_loader_rate(dataset, workers, n_batches,
+                                                           report_memory and workers == 2 and rep == 0))
+    rates = {name: statistics.median(values) for name, values in runs.items()}
+    base = rates['0 workers']
+    print(f'{title} (median of {repeats} interleaved passes of {n_batches} batches of {BATCH}, items/s):')
+    for name, rate in rates.items():
+        print(f'  {name:>10}: {rate:8.1f}   x{rate / base:.2f} vs 0 workers')
+    print(f'  2 workers / 0 workers = {rates["2 workers"] / base:.2f} (target >= 1.6 on 2 cores); '
+          f'2 workers / plain sampler = {rates["2 workers"] / rates["sampler"]:.2f}')
+    return rates
+
+
+def _profile_main(dataset: SamplerDataset, n_batches: int) -> None:
+    """Top functions of the main process while it consumes ``n_batches`` from 2 workers."""
+    loader = _loader(dataset, 2)
+    it = iter(loader)
+    next(it)
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    for _, batch in zip(range(n_batches), it):
+        _consume(batch)
+    profiler.disable()
+    per_batch = (time.perf_counter() - start) / n_batches
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats('tottime').print_stats(8)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    print(f'main process with 2 workers: {per_batch * 1e3:.1f} ms per batch; top functions by own time:')
+    print('\n'.join('  ' + line for line in lines[-10:]))
+
+
+def _real_case(quick: bool, profile: bool) -> None:
+    n_batches, repeats = (5, 3) if quick else (12, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        start = time.perf_counter()
+        dset = demo_images(root / 'bundle', num_images=4, dsize=(2048, 2048), num_objects=100,
+                           radius_range=(12, 64), seed=0)
+        print(f'real: {dset.n_images} images 2048^2, {dset.n_annots} annotations generated in '
+              f'{time.perf_counter() - start:.1f} s')
+        for backend in ('npy', 'cog'):
+            sampler = CocoSampler(dset, workdir=root / 'work', backend=backend)
+            start = time.perf_counter()
+            sampler.frames.prepare(progress=False)
+            print(f'  {backend} cache prepared in {time.perf_counter() - start:.1f} s')
+            dataset = SamplerDataset(sampler, 'balanced', window_dims=(256, 256), seed=0,
+                                     plan_kw={'neg_to_pos_ratio': 0.5})
+            _throughput(dataset, n_batches, repeats, f'real CocoSampler, backend={backend}, window 256x256')
+            if profile and backend == 'npy':
+                _profile_main(dataset, 2 * n_batches)
+
+
+def _synthetic_case(quick: bool) -> None:
     n_images, n_annots = (10_000, 100_000) if quick else (100_000, 1_000_000)
-    n_batches, repeats = (10, 2) if quick else (30, 3)
+    n_batches, repeats = (10, 3) if quick else (30, 3)
     proc = psutil.Process()
     rss0 = proc.memory_info().rss
     start = time.perf_counter()
     sampler = SyntheticSampler.demo(n_images=n_images, n_annots=n_annots, n_classes=10, image_dsize=(1024, 1024),
                                     box_size=(8, 64), seed=0)
-    dataset = SamplerDataset(sampler, 'balanced', window_dims=WINDOW, with_masks=True,
+    dataset = SamplerDataset(sampler, 'balanced', window_dims=(64, 64), with_masks=True,
                              seed=0, plan_kw={'neg_to_pos_ratio': 0.5})
     built = time.perf_counter() - start
     start = time.perf_counter()
     n_pickled = len(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
-    print(f'kwcoco dataset + regions index: {n_images} images, {n_annots} annotations built in {built:.2f} s; '
-          f'main RSS +{_mib(proc.memory_info().rss - rss0)}; pickled dataset (what a spawned worker receives) '
-          f'{_mib(n_pickled)} in {time.perf_counter() - start:.2f} s')
+    print(f'synthetic: kwcoco dataset + regions index: {n_images} images, {n_annots} annotations built in '
+          f'{built:.2f} s; main RSS +{_mib(proc.memory_info().rss - rss0)}; pickled dataset (what a spawned '
+          f'worker receives) {_mib(n_pickled)} in {time.perf_counter() - start:.2f} s')
+    _throughput(dataset, n_batches, repeats, 'synthetic sampler, window 64x64, masks on', report_memory=True)
 
-    n_items = n_batches * BATCH
-    rates = {'sampler': statistics.median(_sampler_rate(dataset, n_items) for _ in range(repeats))}
-    for workers in (0, 1, 2):
-        loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=False, collate_fn=collate,
-                                             num_workers=workers, persistent_workers=workers > 0,
-                                             multiprocessing_context='fork' if workers else None)
-        rates[f'{workers} workers'] = statistics.median(_loader_rate(loader, n_batches) for _ in range(repeats))
-        if workers == 2:
-            for k, row in enumerate(_worker_memory()):
-                print(f'worker {k}: RSS {_mib(row["rss"])}, unique (USS) {_mib(row["uss"])}, '
-                      f'proportional (PSS) {_mib(row["pss"])}')
-        del loader
-    base = rates['0 workers']
-    print(f'DataLoader throughput, batch {BATCH}, window {WINDOW}, masks on (median of {repeats}, items/s):')
-    for name, rate in rates.items():
-        print(f'  {name:>10}: {rate:8.0f}   x{rate / base:.2f} vs 0 workers')
-    print(f'2 workers / 0 workers = {rates["2 workers"] / base:.2f} (target >= 1.6 on 2 cores)')
+
+def main(argv: list[str]) -> None:
+    quick = '--quick' in argv
+    print(f'load average before: {_loadavg()}')
+    _real_case(quick, '--profile' in argv)
+    _synthetic_case(quick)
+    print(f'load average after: {_loadavg()}')

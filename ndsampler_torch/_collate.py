@@ -13,17 +13,23 @@ __all__ = ['collate', 'PER_SAMPLE_KEYS', 'Batch']
 PER_SAMPLE_KEYS = frozenset({'boxes', 'labels', 'aids'})
 
 
+#: stacked tensors at least this large are built in shared memory inside a DataLoader worker
+_SHARED_MIN_BYTES = 4 * 2 ** 20
+
+
 class Batch(dict):
-    """The batch dict :func:`collate` returns; it crosses a process boundary in the message itself.
+    """The batch dict :func:`collate` returns; small tensors cross a process boundary in the message itself.
 
     A DataLoader worker pickles every tensor of a batch into a fresh shared-memory segment, and
     the main process fetches each segment's handle with a socket round trip answered by a thread of
     the worker (which waits for the worker's GIL). A batch holds a dozen small and mid-sized tensors
-    (image, mask, per-sample boxes, labels, ids, ...), and those segments and round trips cost more
-    than the bytes: a ``Batch`` pickles its CPU tensors as plain arrays inside the one message a
-    worker sends, and unpickling gives the same dict of tensors. (Measured on the 2-core machines
-    of ``benchmarks/bench_torch.py``: about 7 ms per 2.5 MB batch against 11 to 14 ms via shared
-    memory.)
+    (mask, per-sample boxes, labels, ids, ...), and those segments and round trips cost more than
+    their bytes: a ``Batch`` pickles such CPU tensors as plain arrays inside the one message a
+    worker sends, and unpickling gives the same dict of tensors. A large stacked tensor (the
+    images of a batch, 25 MB for 32 float 256² RGB windows) is the other way round: copying it
+    through the worker's pipe costs the main process several copies and page faults (about 80 ms
+    per batch on the 2-core machines of ``benchmarks/bench_torch.py``), so :func:`collate` stacks it
+    straight into shared memory in a worker and it crosses as a handle (one round trip, no copy).
 
     Example
     -------
@@ -60,7 +66,8 @@ def _unpack(packed: tuple[str, Any]) -> Any:
 
 def _as_array(value: Any) -> Any:
     """The numpy array sharing the memory of a plain CPU tensor; None for anything else."""
-    if not isinstance(value, torch.Tensor) or value.device.type != 'cpu' or value.requires_grad:
+    if (not isinstance(value, torch.Tensor) or value.device.type != 'cpu' or value.requires_grad
+            or value.is_shared()):
         return None
     try:
         return value.numpy()
@@ -104,7 +111,18 @@ def _collate_values(key: str, values: list[Any]) -> Any:
             return list(torch.cat(values).split([len(v) for v in values]))
         if any(v.shape != first.shape for v in values):
             return values
-        return torch.stack(values)
+        return _stack(values)
     if isinstance(first, (bool, int, float)):
         return torch.tensor(values)
     return values
+
+
+def _stack(values: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack``; in a DataLoader worker a large result goes to shared memory directly."""
+    first = values[0]
+    nbytes = first.numel() * first.element_size() * len(values)
+    if nbytes < _SHARED_MIN_BYTES or first.device.type != 'cpu' or torch.utils.data.get_worker_info() is None:
+        return torch.stack(values)
+    storage = torch.UntypedStorage._new_shared(nbytes)
+    out = first.new_empty(0).set_(storage, 0, (len(values), *first.shape))
+    return torch.stack(values, out=out)

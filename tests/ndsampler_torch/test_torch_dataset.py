@@ -168,3 +168,32 @@ def test_batch_pickles_tensors_inline_and_keeps_them(sampler):
             assert clone[key] == value
     clone['im'] += 1  # writable, and not shared with the sender
     assert not torch.equal(clone['im'], batch['im'])
+
+
+def _large_batch_items(num=8):
+    return [{'im': torch.full((3, 256, 256), float(k)), 'boxes': torch.zeros(k % 3, 4), 'gid': k} for k in range(num)]
+
+
+def test_collate_in_a_worker_stacks_large_tensors_into_shared_memory(monkeypatch):
+    items = _large_batch_items()  # 6 MiB of images: over the shared-memory threshold
+    assert not collate(items)['im'].is_shared()  # the main process: a plain stack
+    monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: object())
+    batch = collate(items)
+    assert batch['im'].is_shared() and torch.equal(batch['im'], torch.stack([it['im'] for it in items]))
+    assert not batch['boxes'][0].is_shared() and not batch['gid'].is_shared()
+    wire = batch.__reduce__()[1][0]
+    assert wire['im'] == ('value', batch['im'])  # crosses as a shared-memory handle
+    assert wire['gid'][0] == 'tensor' and wire['boxes'][0] == 'list'  # small ones inline, as arrays
+
+
+def _index_batches(num_workers):
+    dataset = [dict(it, index=k) for k, it in enumerate(_large_batch_items(16))]  # batches of 6 MiB images
+    loader = torch.utils.data.DataLoader(dataset, batch_size=8, collate_fn=collate, num_workers=num_workers,
+                                         multiprocessing_context='fork' if num_workers else None)
+    return [(b['index'].tolist(), b['im'], [x.shape[0] for x in b['boxes']]) for b in loader]
+
+
+def test_large_batches_from_workers_equal_the_main_process():
+    got, ref = _index_batches(2), _index_batches(0)
+    assert [g[0] for g in got] == [r[0] for r in ref] == [list(range(8)), list(range(8, 16))]
+    assert all(torch.equal(g[1], r[1]) and g[2] == r[2] for g, r in zip(got, ref))
