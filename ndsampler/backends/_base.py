@@ -6,9 +6,10 @@ backend shares one protocol, :meth:`Backend.ensure`:
 1. compute the key from the source identity and the config,
 2. return the cache file if it exists and passes the check,
 3. otherwise take the frame's :class:`~ndsampler.io.FileLock`, check again
-   (another process may have finished it meanwhile), remove a damaged file and
-   temporary files a killed writer left behind, convert atomically, and drop
-   cache files of older versions of the same source.
+   (another process may have finished it meanwhile), remove temporary files a
+   killed writer left behind, convert atomically over a damaged file (removed
+   instead when the conversion fails), and drop cache files of older versions
+   of the same source.
 
 Checks come in :data:`CHECK_LEVELS`, cheapest first: ``'quick'`` (layout and
 size, no pixels decoded: before a frame's first read in a process),
@@ -240,7 +241,8 @@ class Backend(abc.ABC):
             The cache root (a folder, or a URL for a read-only remote cache).
         check : str
             How an existing cache file is checked (:data:`CHECK_LEVELS`); a file
-            that fails is removed and rebuilt. ``'deep'`` is the repair of a file
+            that fails is rebuilt (replaced atomically; removed when the rebuild
+            fails). ``'deep'`` is the repair of a file
             that failed to decode (a no-op when another process already rebuilt it).
         """
         dst = self.cache_fpath(root, source)
@@ -253,9 +255,15 @@ class Backend(abc.ABC):
             if self.validate(dst, check):
                 return dst, 0
             _remove_leftovers(dst)
-            if not is_remote(source.path) and not os.path.exists(source.path):
-                raise SourceNotFoundError(f'source image not found: {source.path}')
-            nbytes = self.write(source.path, dst)
+            try:
+                if not is_remote(source.path) and not os.path.exists(source.path):
+                    raise SourceNotFoundError(f'source image not found: {source.path}')
+                nbytes = self.write(source.path, dst)  # an atomic replace: readers never see no file
+            except Exception:
+                # What is at dst failed its check: never serve it again, even when the rebuild failed.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(dst)
+                raise
             if source.mode == 'PATH':
                 for old in self._versions(dst):
                     with contextlib.suppress(FileNotFoundError):
@@ -292,13 +300,8 @@ class Backend(abc.ABC):
 
 
 def _remove_leftovers(dst: str) -> None:
-    """Delete ``dst`` (found damaged) and temporary files a killed writer of it left (caller holds the lock).
-
-    A damaged frame is never served again, even when its rebuild fails.
-    """
+    """Delete temporary files a killed writer of ``dst`` left (caller holds the lock)."""
     path = Path(dst)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
     if path.parent.exists():
         for tmp in path.parent.glob(f'.{path.stem}.*'):
             with contextlib.suppress(FileNotFoundError):
