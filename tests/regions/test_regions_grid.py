@@ -2,7 +2,7 @@
 import kwcoco
 import numpy as np
 import pytest
-from conftest import make_dataset, make_video_dataset
+from regions_data import make_dataset, make_video_dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -2,7 +2,7 @@
 import kwcoco
 import numpy as np
 import pytest
-from conftest import make_dataset
+from regions_data import make_dataset
 
 from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
