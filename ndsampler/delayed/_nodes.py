@@ -36,10 +36,19 @@ def _check_dsize(dsize) -> DSize:
 
 
 def _auto_dsize(matrix: np.ndarray, dsize: DSize) -> DSize:
+    """The extent ``(w, h)`` of the warped image (right / bottom edges rounded up).
+
+    WindowError when the warp collapses a non-empty side to no pixel (a flip or a
+    negative scale leaves the image at negative coordinates).
+    """
     box = warp_box([0, 0, dsize[0], dsize[1]], matrix).data[0]
-    w = int(math.ceil(round(box[2], 6)))
-    h = int(math.ceil(round(box[3], 6)))
-    return max(w, 0), max(h, 0)
+    w = max(int(math.ceil(round(box[2], 6))), 0)
+    h = max(int(math.ceil(round(box[3], 6))), 0)
+    if (dsize[0] and not w) or (dsize[1] and not h):
+        raise WindowError(f'warp {np.asarray(matrix)[:2].tolist()} of a {dsize[0]}x{dsize[1]} (w x h) image gives '
+                          f"the automatic dsize {(w, h)} with a zero side (the image lands at negative "
+                          "coordinates); allowed: a warp that keeps the image at x, y >= 0, or an explicit dsize")
+    return w, h
 
 
 class DelayedImage(ABC):
@@ -133,7 +142,12 @@ class DelayedImage(ABC):
                            border_value=border_value)
 
     def scale(self, factor: float | tuple[float, float], dsize: Any = 'auto', **kwargs) -> DelayedImage:
-        """Warp by a scale factor (or ``(sx, sy)``)."""
+        """Warp by a positive scale factor (or ``(sx, sy)``); WindowError for a factor <= 0."""
+        factors = (factor, factor) if np.isscalar(factor) else tuple(factor)
+        if not all(isinstance(f, (int, float, np.number)) and f > 0 for f in factors):
+            w, h = self.dsize
+            raise WindowError(f'scale factor={factor!r} of a {w}x{h} (w x h) image; allowed: a positive number '
+                              'or a pair of positive numbers (use warp for flips)')
         return self.warp(factor, dsize=dsize, **kwargs)
 
     def resize(self, dsize: DSize, **kwargs) -> DelayedImage:

@@ -137,3 +137,18 @@ def test_nodata_float(tmp_path):
     fpath = write_cog(tmp_path / 'n.tif', img, nodata=9, overviews=0)
     out = DelayedLoad(fpath, nodata_method='float')[0:2, 0:2].finalize()
     assert out.dtype == np.float32 and np.isnan(out[0, 0, 0]) and not np.isnan(out[1, 1, 0])
+
+
+@pytest.mark.parametrize('factor', [-1, 0, (1, -2), (0.5, 0)])
+def test_non_positive_scale_raises(factor):
+    node = DelayedIdentity(np.zeros((4, 5, 3), np.uint8))
+    with pytest.raises(WindowError, match=r'scale factor=.*5x4.*positive'):
+        node.scale(factor)
+
+
+def test_auto_dsize_with_a_zero_side_raises():
+    node = DelayedIdentity(np.zeros((4, 5, 3), np.uint8))
+    with pytest.raises(WindowError, match=r'-1\.0.*5x4.*\(0, 4\)'):
+        node.warp(np.diag([-1.0, 1.0, 1.0]))
+    assert node.warp(np.diag([-1.0, 1.0, 1.0]), dsize=(5, 4)).dsize == (5, 4)
+    assert node[0:0, 0:5].scale(2).dsize == (10, 0)  # an empty input stays legal
