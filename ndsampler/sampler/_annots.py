@@ -158,6 +158,12 @@ class BoxLookup:
             found = self._images[gid] = ImageBoxes(table, self._order[lo:hi])
         return found
 
+    def pick(self, gid: int, aids: Iterable[int]) -> tuple[ImageBoxes, np.ndarray]:
+        """``(boxes, local_rows)``: the image's arrays and the rows of those ``aids`` it holds, by annotation id."""
+        boxes = self.image(gid)
+        local = np.flatnonzero(np.isin(boxes.aids, np.fromiter(aids, dtype=np.int64)))
+        return boxes, local[np.argsort(boxes.aids[local], kind='stable')]
+
     def query(self, gid: int, window_ltrb, visible_thresh: float = 0.0) -> tuple[ImageBoxes, np.ndarray]:
         """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``.
 
@@ -219,7 +225,7 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
     Parameters
     ----------
     index : DatasetIndex
-        Dataset lookups (annotation dicts, per-image annotation arrays).
+        Dataset lookups (annotation dicts for segmentations and keypoints).
     lookup : BoxLookup
         Answers which boxes are visible in the window.
     gid : int | None
@@ -237,7 +243,8 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
     visible_thresh : float
         Keep a box when more than this fraction of its area is inside the window.
     annot_ids : Sequence[int], optional
-        Use exactly these annotations (those of this frame) instead of the overlap query.
+        Use exactly these annotations (those of this frame that have a box, ordered by id)
+        instead of the overlap query.
 
     Returns
     -------
@@ -248,15 +255,12 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
     if gid is None:
         aids = cids = class_idxs = np.zeros(0, dtype=np.int64)
         ltrb = np.zeros((0, 4))
-    elif annot_ids is None:
-        boxes, local = lookup.query(gid, window_img, visible_thresh)
-        aids, cids, class_idxs, ltrb = boxes.take(local)
     else:
-        annots = index.image_annots(gid)
-        rows = annots.rows(np.intersect1d(np.asarray(list(annot_ids), dtype=np.int64), annots.aids))
-        aids, cids, ltrb = annots.aids[rows], annots.cids[rows], annots.ltrb[rows]
-        id_to_idx = classes.id_to_idx
-        class_idxs = np.array([id_to_idx.get(int(c), -1) for c in cids], dtype=np.int64)
+        if annot_ids is None:
+            boxes, local = lookup.query(gid, window_img, visible_thresh)
+        else:
+            boxes, local = lookup.pick(gid, annot_ids)
+        aids, cids, class_idxs, ltrb = boxes.take(local)
     warp = tf_img_to_rel is not None and len(aids) > 0
     data: dict[str, Any] = {
         'aids': aids,

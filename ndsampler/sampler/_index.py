@@ -1,8 +1,9 @@
 """Per-dataset lookups the sampler needs on every sample, built lazily and once.
 
 Construction touches nothing: over 100k images and 1M annotations it only
-keeps a reference to the kwcoco index. Per-video frame lists and per-image
-annotation arrays are built on first use and cached.
+keeps a reference to the kwcoco index. Per-video frame lists, image-to-video
+warps and per-image key flags are built on first use and cached (the box arrays
+live in the regions table, see ``BoxLookup``).
 """
 from __future__ import annotations
 
@@ -10,41 +11,10 @@ from typing import Any
 
 import kwcoco
 import kwimage
-import numpy as np
 
 from ndsampler.errors import UnknownIdError
 
-__all__ = ['DatasetIndex', 'ImageAnnots']
-
-
-class ImageAnnots:
-    """The annotations of one image as arrays, sorted by annotation id.
-
-    Attributes
-    ----------
-    aids, cids : np.ndarray
-        Annotation and category ids (int64).
-    ltrb : np.ndarray
-        ``(N, 4)`` float boxes in image pixels (corner convention).
-    """
-
-    __slots__ = ('aids', 'cids', 'ltrb')
-
-    def __init__(self, anns: list[dict[str, Any]]):
-        anns = sorted(anns, key=lambda ann: ann['id'])
-        self.aids = np.array([ann['id'] for ann in anns], dtype=np.int64)
-        self.cids = np.array([ann.get('category_id', -1) for ann in anns], dtype=np.int64)
-        xywh = np.array([ann.get('bbox', (np.nan,) * 4) for ann in anns], dtype=float).reshape(-1, 4)
-        self.ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-
-    def rows(self, aids) -> np.ndarray:
-        """Row indexes of ``aids`` (each must belong to this image)."""
-        aids = np.asarray(aids, dtype=np.int64)
-        rows = np.searchsorted(self.aids, aids)
-        rows = np.minimum(rows, max(len(self.aids) - 1, 0))
-        if len(aids) and (len(self.aids) == 0 or (self.aids[rows] != aids).any()):
-            raise UnknownIdError(f'annotation ids {aids.tolist()!r} are not all in this image')
-        return rows
+__all__ = ['DatasetIndex']
 
 
 class DatasetIndex:
@@ -61,7 +31,6 @@ class DatasetIndex:
         self._video_gids: dict[int, list[int]] = {}
         self._frame_pos: dict[int, dict[int, int]] = {}
         self._img_to_vid: dict[int, kwimage.Affine] = {}
-        self._image_annots: dict[int, ImageAnnots] = {}
         self._image_has: dict[tuple[int, str], bool] = {}
 
     def image(self, gid: int) -> dict[str, Any]:
@@ -126,16 +95,6 @@ class DatasetIndex:
     def video_of(self, gid: int):
         """The video id of an image, or None."""
         return self.image(gid).get('video_id', None)
-
-    def image_annots(self, gid: int) -> ImageAnnots:
-        """The annotations of one image as arrays (built on first use, cached)."""
-        found = self._image_annots.get(gid)
-        if found is None:
-            self.image(gid)
-            anns = self.dset.index.anns
-            found = ImageAnnots([anns[aid] for aid in self.dset.index.gid_to_aids.get(gid, ())])
-            self._image_annots[gid] = found
-        return found
 
     def image_has(self, gid: int, key: str) -> bool:
         """True when some annotation of image ``gid`` has a non-empty ``key`` (cached per image and key)."""

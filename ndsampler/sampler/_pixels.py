@@ -13,11 +13,11 @@ import numpy as np
 
 from ndsampler._typing import Target
 from ndsampler.channels import ChannelSpec
-from ndsampler.delayed import DelayedChannelConcat, DelayedCrop, DelayedLoad
+from ndsampler.delayed import DelayedCrop, DelayedLoad
 from ndsampler.geometry import is_identity
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_parts']
+__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels']
 
 
 def request_channels(frames, tr: Target) -> str | None:
@@ -62,9 +62,13 @@ def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[s
     return node
 
 
-def _valid_span(lo: int, size: int, scale: float, extent: int) -> tuple[int, int]:
-    """Output pixels ``[a, b)`` whose centres fall inside ``[0, extent)`` of the source axis."""
-    if scale == 1.0:  # the same integers as the general formula
+def _valid_span(lo: float, size: int, scale: float, extent: int) -> tuple[int, int]:
+    """Output pixels ``[a, b)`` whose centres fall inside ``[0, extent)`` of the source axis.
+
+    Output pixel ``j`` covers source coordinates from ``lo + j / scale`` (its centre at
+    ``lo + (j + 0.5) / scale``).
+    """
+    if scale == 1.0 and type(lo) is int:  # the same integers as the general formula
         a, b = -lo, extent - lo
     else:
         a = math.ceil(-lo * scale - 0.5 - 1e-9)
@@ -108,16 +112,33 @@ def _valid_window(tr: Target, params: dict[str, Any]) -> tuple[tuple[int, int], 
             _valid_span(window[1].start, out_w, sx, tr['space_dims'][1]))
 
 
-def _frame_pixels(arr: np.ndarray, tr: Target, params: dict[str, Any], valid, cropped: bool) -> np.ndarray:
-    """Nodata, a channel axis and the space padding for one finalized frame.
+def _part_valid(warp: kwimage.Affine, shape_hw: tuple[int, int], tr: Target,
+                params: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Like :func:`_valid_window` for an image whose pixels ``warp`` maps into the window.
 
+    None when the warp is not a positive scale + shift (rotated parts keep the warp's border).
+    """
+    (a, b, c), (d, e, f), _ = warp.matrix.tolist()
+    if b or d or a <= 0 or e <= 0:
+        return None
+    window = params['window']
+    return (_valid_span(window[0].start + f, shape_hw[0], 1.0 / e, tr['space_dims'][0]),
+            _valid_span(window[1].start + c, shape_hw[1], 1.0 / a, tr['space_dims'][1]))
+
+
+def _frame_pixels(arr: np.ndarray, tr: Target, out_hw: tuple[int, int], valid, cropped: bool) -> np.ndarray:
+    """Nodata, a channel axis and the space padding for one finalized frame of ``out_hw`` pixels.
+
+    ``valid``: the rows and columns holding data (None: keep ``arr``'s own border);
     ``cropped``: ``arr`` holds only the valid part (else the whole output, cut here).
     """
     arr = _apply_nodata(arr, tr['nodata'])
     if arr.ndim == 2:
         arr = arr[..., None]
+    if valid is None:
+        return arr
     (ya, yb), (xa, xb) = valid
-    out_h, out_w = params['out_hw']
+    out_h, out_w = out_hw
     if ya or xa or yb != out_h or xb != out_w:
         arr = _pad(arr if cropped else arr[ya:yb, xa:xb], [(ya, out_h - yb), (xa, out_w - xb), (0, 0)], tr)
     return arr
@@ -130,9 +151,13 @@ def finalize_frames(trees: list, tr: Target, params: dict[str, Any], num_channel
     ``constant_values``, else 0, or NaN for ``nodata='float'``), frames outside the
     video likewise along the time axis.
     """
-    out_h, out_w = params['out_hw']
-    valid = _valid_window(tr, params)
-    finals = [_frame_pixels(tree.finalize(optimize=tr['optimize']), tr, params, valid, cropped=False)
+    return _stack_frames(trees, tr, params['out_hw'], _valid_window(tr, params), num_channels)
+
+
+def _stack_frames(trees: list, tr: Target, out_hw: tuple[int, int], valid, num_channels: int) -> np.ndarray:
+    """:func:`finalize_frames` for frames of ``out_hw`` pixels whose ``valid`` rows / columns hold data."""
+    out_h, out_w = out_hw
+    finals = [_frame_pixels(tree.finalize(optimize=tr['optimize']), tr, out_hw, valid, cropped=False)
               for tree in trees if tree is not None]
     if len(finals) == 1:
         stacked = finals[0][None]  # no copy
@@ -175,25 +200,65 @@ def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None
     arr = node.read((slice(y0 + ya, y0 + yb), slice(x0 + xa, x0 + xb)), bands=bands)
     if not arr.flags.writeable:
         arr = arr.copy()
-    arr = _frame_pixels(arr, tr, params, valid, cropped=True)
+    arr = _frame_pixels(arr, tr, params['out_hw'], valid, cropped=True)
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
-def native_parts(tree, tr: Target) -> tuple[list, list[kwimage.Affine]]:
-    """Per-band-group parts of a frame at their native resolution and their warps to the window.
+def native_pixels(trees: list, tr: Target, params: dict[str, Any]) -> tuple[list, list[list[kwimage.Affine]]]:
+    """Per frame, the sample at the bands' own resolutions, and the warps of its pixels into the window.
 
-    With ``realign_native`` the parts are resampled to the finest part's resolution and
-    concatenated into one (list of one) part.
+    Each frame tree (None for a padded frame) is split by ``undo_warps(remove=['scale'])``
+    into one part per band group; a part is padded at its own resolution where the
+    window leaves the data (per ``padkw``, as the aligned sample is) and its warp maps it
+    into the padded window. With ``realign_native`` every frame is instead resampled
+    to the grid of the largest part of the sample: one ``(H, W, C)`` array per frame
+    whose warp (the same for every frame) maps it into the window.
+
+    Returns
+    -------
+    (frames, warps)
+        ``frames``: per frame a list of parts (delayed without ``finalize``); with
+        ``realign_native`` a ``(T, H, W, C)`` array (without ``finalize``: per frame a
+        delayed node, None for padded frames). ``warps``: per frame a list of
+        ``kwimage.Affine``, one per part (one with ``realign_native``).
     """
-    parts, warps = tree.undo_warps(remove=['scale'], return_warps=True)
-    warps = [kwimage.Affine.coerce(w) for w in warps]
-    if tr['realign_native'] and len(parts) > 1:
-        finest = int(np.argmax([part.dsize[0] * part.dsize[1] for part in parts]))
-        to_finest = warps[finest].inv()
-        dsize = parts[finest].dsize
-        aligned = [part if i == finest else part.warp(to_finest @ warps[i], dsize=dsize,
-                                                      interpolation=tr['interpolation'],
-                                                      antialias=tr['antialias'])
-                   for i, part in enumerate(parts)]
-        parts, warps = [DelayedChannelConcat(aligned, dsize=dsize)], [warps[finest]]
-    return parts, warps
+    split = []
+    for tree in trees:
+        parts, warps = tree.undo_warps(remove=['scale'], return_warps=True) if tree is not None else ([], [])
+        split.append((parts, [kwimage.Affine.coerce(w) for w in warps]))
+    if tr['realign_native']:
+        return _realign(trees, split, tr, params)
+    if tr['finalize']:
+        frames = [[_part_pixels(part, warp, tr, params) for part, warp in zip(parts, warps)] for parts, warps in split]
+    else:
+        frames = [parts for parts, _ in split]
+    return frames, [warps for _, warps in split]
+
+
+def _part_pixels(part, warp: kwimage.Affine, tr: Target, params: dict[str, Any]) -> np.ndarray:
+    """One finalized native part with nodata, padding and dtype applied."""
+    w, h = part.dsize
+    arr = _frame_pixels(part.finalize(optimize=tr['optimize']), tr, (h, w),
+                        _part_valid(warp, (h, w), tr, params), cropped=False)
+    return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
+
+
+def _realign(trees: list, split: list, tr: Target, params: dict[str, Any]):
+    """Every frame resampled to the grid of the sample's largest native part (see :func:`native_pixels`)."""
+    candidates = [(part.dsize[0] * part.dsize[1], part.dsize, warp)
+                  for parts, warps in split for part, warp in zip(parts, warps)]
+    if candidates:
+        _, dsize, warp = max(candidates, key=lambda item: item[0])
+    else:  # every frame is padding: the window grid
+        dsize, warp = params['out_hw'][::-1], kwimage.Affine.eye()
+    to_grid = warp.inv()
+    aligned = [None if tree is None else tree.warp(to_grid, dsize=dsize, interpolation=tr['interpolation'],
+                                                    antialias=tr['antialias'])
+               for tree in trees]
+    warps = [[warp] for _ in trees]
+    if not tr['finalize']:
+        return aligned, warps
+    out_hw = (dsize[1], dsize[0])
+    known = next((tree for tree in trees if tree is not None), None)
+    num_channels = known.num_channels if known is not None else 0
+    return _stack_frames(aligned, tr, out_hw, _part_valid(warp, out_hw, tr, params), num_channels), warps

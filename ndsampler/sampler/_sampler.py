@@ -11,14 +11,14 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
-from ndsampler.errors import InvalidOptionError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
 from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._params import sample_params
-from ndsampler.sampler._pixels import finalize_frames, frame_tree, lean_pixels, native_parts, request_channels
+from ndsampler.sampler._pixels import finalize_frames, frame_tree, lean_pixels, native_pixels, request_channels
 from ndsampler.sampler._target import resolve_target
 
 __all__ = ['CocoSampler']
@@ -185,20 +185,43 @@ class CocoSampler(ub.NiceRepr):
         return self.regions.new_sample_grid(task, window_dims, window_overlap, **kwargs)
 
     def load_item(self, index: int, with_annots=True, target: Target | None = None, rng=None, **kw) -> Sample:
-        """The ``index``-th target of the preselected pool (positives first, then negatives)."""
-        return self._load_from_pool(self.regions.get_item(index, rng=rng), with_annots, target, kw)
+        """The ``index``-th target of the preselected pool (positives first, then negatives).
+
+        IndexOutOfRangeError when ``index`` is not in ``[-n_samples, n_samples)``.
+        """
+        return self._load_from_pool(self.regions.get_item, 'sample', index, rng, with_annots, target, kw)
 
     def load_positive(self, index: int | None = None, with_annots=True, target: Target | None = None,
                       rng=None, **kw) -> Sample:
-        """A positive window (around annotation ``index``, random when None)."""
-        return self._load_from_pool(self.regions.get_positive(index, rng=rng), with_annots, target, kw)
+        """A positive window (around annotation ``index``, random when None).
+
+        IndexOutOfRangeError when ``index`` is not in ``[-n_positives, n_positives)``.
+        """
+        return self._load_from_pool(self.regions.get_positive, 'positive', index, rng, with_annots, target, kw)
 
     def load_negative(self, index: int | None = None, with_annots=True, target: Target | None = None,
                       rng=None, **kw) -> Sample:
-        """A negative window (``index`` into the negative pool, random when None)."""
-        return self._load_from_pool(self.regions.get_negative(index, rng=rng), with_annots, target, kw)
+        """A negative window (``index`` into the preselected negatives, a fresh one when None).
 
-    def _load_from_pool(self, pooled: Target, with_annots, target: Target | None, kw: dict) -> Sample:
+        IndexOutOfRangeError when ``index`` is outside the preselected negatives.
+        """
+        return self._load_from_pool(self.regions.get_negative, 'negative', index, rng, with_annots, target, kw)
+
+    def _load_from_pool(self, draw, pool: str, index: int | None, rng, with_annots, target: Target | None,
+                        kw: dict) -> Sample:
+        """``draw(index, rng=rng)`` from the regions, merged with the caller's target, loaded.
+
+        ``pool`` ('sample', 'positive' or 'negative') names the pool and its size
+        (``regions.n_<pool>s``): an index outside it raises IndexOutOfRangeError naming both.
+        """
+        try:
+            pooled = draw(index, rng=rng)
+        except IndexOutOfRangeError:
+            raise
+        except IndexError:
+            n = getattr(self.regions, f'n_{pool}s')
+            raise IndexOutOfRangeError(f'{pool} index={index!r} is out of range; allowed: -{n} <= index < {n} '
+                                       f'(the pool holds {n} {pool}s)') from None
         extra = kw.pop('tr', None)  # ndsampler 0.6 spelling of ``target``
         merged = {**pooled, **(extra or {}), **(target or {})}
         return self.load_sample(merged, with_annots=with_annots, **kw)
@@ -292,18 +315,9 @@ class CocoSampler(ub.NiceRepr):
         if not tr['finalize'] and not native:
             return trees if is_video else trees[0]
         if native:
-            frames_parts = []
-            params['native_warps'] = []
-            for tree in trees:
-                parts, warps = native_parts(tree, tr) if tree is not None else ([], [])
-                if tr['finalize']:
-                    parts = [part.finalize(optimize=tr['optimize']) for part in parts]
-                frames_parts.append(parts)
-                params['native_warps'].append(warps)
-            if not is_video:
-                params['native_warps'] = params['native_warps'][0]
-                return frames_parts[0]
-            return frames_parts
+            frames, warps = native_pixels(trees, tr, params)
+            params['native_warps'] = warps if is_video else warps[0]
+            return frames if is_video else frames[0]
         known = next((tree for tree in trees if tree is not None), None)
         names = known.channels.as_list() if known is not None else (channels or '').split('|')
         im = finalize_frames(trees, tr, params, len(names))

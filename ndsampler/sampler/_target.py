@@ -176,6 +176,11 @@ def _check_options(tr: dict[str, Any], given: Mapping[str, Any], ndim: int) -> N
         if len(dsize) != 2 or not all(int(d) == d and d >= 0 for d in dsize):
             raise InvalidOptionError('dsize', tr['dsize'], 'a (w, h) pair of integers >= 0')
         tr['dsize'] = (int(dsize[0]), int(dsize[1]))
+    if 'dtype' in given:
+        try:
+            tr['dtype'] = np.dtype(given['dtype'])
+        except (TypeError, ValueError):
+            raise InvalidOptionError('dtype', given['dtype'], 'a numpy dtype (e.g. np.float32 or "uint8")') from None
     if tr['realign_native'] not in (False, True, 'largest'):
         raise InvalidOptionError('realign_native', tr['realign_native'], [False, True, 'largest'])
 

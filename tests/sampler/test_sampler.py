@@ -213,8 +213,12 @@ def test_native_scale_parts(msi_video, tmp_path):
     b1 = np.asarray(kwimage.imread(msi_video.imgs[1]['auxiliary'][1]['file_name']))
     np.testing.assert_array_equal(parts[1], b1.reshape(20, 30, 1)[2:12, 4:24])
     realigned = sampler.load_sample({'gid': 1, 'space_slice': window, 'use_native_scale': True,
-                                     'realign_native': True}, with_annots=False)['im']
-    assert len(realigned) == 1 and realigned[0].shape == (30, 60, 5)
+                                     'realign_native': True}, with_annots=False)
+    # ndsampler 0.8: one array at the largest part's resolution (here the window's: the aligned sample)
+    assert isinstance(realigned['im'], np.ndarray) and realigned['im'].shape == (30, 60, 5)
+    np.testing.assert_array_equal(realigned['im'], full)
+    assert len(realigned['params']['native_warps']) == 1
+    assert np.allclose(realigned['params']['native_warps'][0].matrix, np.eye(3))
     video = sampler.load_sample({'vidid': 1, 'space_slice': window, 'use_native_scale': True}, with_annots=False)
     assert len(video['im']) == 2 and [p.shape for p in video['im'][1]] == [p.shape for p in parts]
 
