@@ -49,8 +49,6 @@ def test_native_items_hold_parts_at_their_resolution(sampler):
         assert torch.equal(item['boxes'], plain['boxes']) and torch.equal(item['tf_rel_to_abs'], plain['tf_rel_to_abs'])
 
 
-@pytest.mark.xfail(strict=True, reason='sampler: use_native_scale on a window past the image border '
-                   'returns one part resampled to the window instead of per-band parts')
 def test_native_parts_of_a_window_past_the_border(sampler):
     ds = _dataset(sampler)
     item = ds[len(ds) - 1]  # the last grid window of the last image is padded
