@@ -21,21 +21,17 @@ from ndsampler.errors import CacheError
 __all__ = ['atomic_write', 'FileLock', 'fsync_dir']
 
 
+def _fsync(path: PathLike) -> None:
+    fd = os.open(os.fspath(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(dpath: PathLike) -> None:
     """Flush a folder's entries (a completed rename) to disk."""
-    fd = os.open(os.fspath(dpath), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(fpath: PathLike) -> None:
-    fd = os.open(os.fspath(fpath), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(dpath)
 
 
 @contextlib.contextmanager
@@ -71,7 +67,7 @@ def atomic_write(fpath: PathLike, suffix: str | None = None) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise CacheError(f'writer produced no file for {fpath}')
-        _fsync_file(tmp)
+        _fsync(tmp)
         os.replace(tmp, fpath)
         fsync_dir(fpath.parent)
     finally:
