@@ -113,6 +113,23 @@ class _Chain:
                 self.bottleneck = min(self.bottleneck, max(_scales(self.matrix)))
             self.limits.append((self.matrix.copy(), op.dsize))
 
+    def over(self, part: DelayedImage, part_bands) -> '_Chain':
+        """This chain continued below into ``part`` of its concat base (bands ``part_bands`` of it).
+
+        A part that is itself a chain of crops and warps is folded in, so the concat's
+        warped parts are resampled once; its extent (the concat's) stays a limit.
+        """
+        inner = _Chain(part)
+        sub = _Chain.__new__(_Chain)
+        sub.__dict__.update(self.__dict__)
+        sub.base = inner.base
+        sub.bands = _compose_bands(inner.bands, part_bands)
+        outer = [(matrix @ inner.matrix, dsize) for matrix, dsize in self.limits]
+        sub.matrix = outer[-1][0]
+        sub.limits = inner.limits + outer
+        sub.bottleneck = min([inner.bottleneck] + [max(_scales(matrix)) for matrix, _ in outer])
+        return sub
+
 
 def _optimize_chain(top: DelayedImage) -> DelayedImage:
     chain = _Chain(top)
@@ -174,11 +191,7 @@ def _split_concat(concat: DelayedChannelConcat, bands, fn) -> DelayedImage:
 def _warp_into(chain: _Chain) -> DelayedImage:
     base = chain.base
     if type(base) is DelayedChannelConcat:
-        def per_part(part, part_bands):
-            sub = _Chain.__new__(_Chain)
-            sub.__dict__.update(chain.__dict__, base=part, bands=part_bands)
-            return _warp_into(sub)
-        return _split_concat(base, chain.bands, per_part)
+        return _split_concat(base, chain.bands, lambda part, part_bands: _warp_into(chain.over(part, part_bands)))
     if type(base) is DelayedNans:
         chans = base.channels if chain.bands is None else base.channels[chain.bands]
         return DelayedNans(chain.dsize, chans)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ndsampler.geometry import warp_box
-from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError
 from ndsampler.sampler import CocoSampler
 
 from sampler_data import make_raster_dset
@@ -269,3 +269,32 @@ def test_target_dict_not_mutated(raster_sampler):
     before = copy.deepcopy(target)
     raster_sampler.load_sample(target, pad=3)
     assert target == before
+
+
+def test_bad_dtype_and_pool_indexes_raise_library_errors(shapes_sampler):
+    with pytest.raises(InvalidOptionError, match='banana'):
+        shapes_sampler.load_sample({'gid': 1, 'dtype': 'banana'})
+    n_pos = shapes_sampler.n_positives
+    with pytest.raises(IndexOutOfRangeError, match=rf'index=1000000 .*-{n_pos} <= index < {n_pos}'):
+        shapes_sampler.load_positive(10 ** 6)
+    shapes_sampler.preselect(n_pos=3, n_neg=2, rng=0)
+    with pytest.raises(IndexOutOfRangeError, match=r'sample index=5 .*-5 <= index < 5'):
+        shapes_sampler.load_item(5)
+    with pytest.raises(IndexOutOfRangeError, match=r'negative index=7 .*-2 <= index < 2'):
+        shapes_sampler.load_negative(7)
+    with pytest.raises(IndexError):  # still an IndexError for callers that catch the builtin
+        shapes_sampler.load_positive(-n_pos - 1)
+    assert shapes_sampler.load_item(-1)['im'].ndim == 3
+
+
+def test_annot_ids_pick_boxes_in_id_order(raster_sampler, raster_dset):
+    aid_a, aid_b = sorted(raster_dset.gid_to_aids[1])
+    other = sorted(raster_dset.gid_to_aids[2])
+    target = {'gid': 1, 'slices': (slice(0, 2), slice(0, 2))}
+    picked = raster_sampler.load_sample(target, annot_ids=[aid_b, 10 ** 6, other[0], aid_a])['annots']
+    assert picked['aids'].tolist() == [aid_a, aid_b]
+    assert picked['cids'].tolist() == [1, 2]
+    assert picked['frame_dets'][0].data['class_idxs'].tolist() == [
+        raster_sampler.classes.id_to_idx[1], raster_sampler.classes.id_to_idx[2]]
+    np.testing.assert_allclose(picked['rel_boxes'].to_ltrb().data[0], [2, 3, 12, 9])
+    assert raster_sampler.load_sample(target, annot_ids=[])['annots']['aids'].tolist() == []
