@@ -37,3 +37,22 @@ def raster_dset(demo_root):
 @pytest.fixture(scope='session')
 def msi_video(demo_root):
     return make_msi_video_dset(demo_root)
+
+
+
+def _sampler_fixture(dset_fixture: str):
+    """A module-scoped fixture: a CocoSampler over the session dataset fixture ``dset_fixture``."""
+    @pytest.fixture(scope='module')
+    def sampler(request, tmp_path_factory):
+        from ndsampler.sampler import CocoSampler
+        dset = request.getfixturevalue(dset_fixture)
+        return CocoSampler(dset, workdir=tmp_path_factory.mktemp(f'{dset_fixture}_work'))
+    return sampler
+
+
+raster_sampler = _sampler_fixture('raster_dset')
+shapes_sampler = _sampler_fixture('shapes8')
+#: ``vidshapes8-multispectral``
+vid_sampler = _sampler_fixture('vidshapes_msi')
+#: the synthetic video with bands at 1, 1/3 and 1/2 resolution
+msi_sampler = _sampler_fixture('msi_video')

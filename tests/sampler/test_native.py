@@ -6,20 +6,9 @@ import numpy as np
 import pytest
 
 from ndsampler.geometry import warp_box
-from ndsampler.sampler import CocoSampler
 
 #: The msi_video fixture: 60x90 frames, RGB at full resolution, B1 at 1/3, B2 at 1/2.
 PAST_BORDER = (slice(45, 75), slice(-12, 48))
-
-
-@pytest.fixture(scope='module')
-def msi_sampler(msi_video, tmp_path_factory):
-    return CocoSampler(msi_video, workdir=tmp_path_factory.mktemp('native_work'))
-
-
-@pytest.fixture(scope='module')
-def vid_sampler(vidshapes_msi, tmp_path_factory):
-    return CocoSampler(vidshapes_msi, workdir=tmp_path_factory.mktemp('native_vid_work'))
 
 
 def _asset(dset, gid, index):

@@ -12,22 +12,6 @@ from ndsampler.geometry import warp_box
 from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError
 from ndsampler.sampler import CocoSampler
 
-from sampler_data import make_raster_dset
-
-
-@pytest.fixture(scope='module')
-def raster_sampler(raster_dset, tmp_path_factory):
-    return CocoSampler(raster_dset, workdir=tmp_path_factory.mktemp('raster_work'))
-
-
-@pytest.fixture(scope='module')
-def shapes_sampler(shapes8, tmp_path_factory):
-    return CocoSampler(shapes8, workdir=tmp_path_factory.mktemp('shapes_work'))
-
-
-@pytest.fixture(scope='module')
-def vid_sampler(vidshapes_msi, tmp_path_factory):
-    return CocoSampler(vidshapes_msi, workdir=tmp_path_factory.mktemp('vid_work'))
 
 
 def _full(sampler, gid):
