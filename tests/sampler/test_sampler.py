@@ -1,8 +1,6 @@
 """CocoSampler end to end on the None backend: every target form, padding, annotations, options."""
 import copy
-import pathlib
 
-import kwcoco
 import kwimage
 import numpy as np
 import pytest
@@ -11,7 +9,6 @@ from hypothesis import given, strategies as st
 from ndsampler.geometry import warp_box
 from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError
 from ndsampler.sampler import CocoSampler
-
 
 
 def _full(sampler, gid):
