@@ -204,7 +204,7 @@ def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
-def native_pixels(trees: list, tr: Target, params: dict[str, Any]) -> tuple[list, list[list[kwimage.Affine]]]:
+def native_pixels(trees: list, tr: Target, params: dict[str, Any]) -> tuple[Any, list[list[kwimage.Affine]]]:
     """Per frame, the sample at the bands' own resolutions, and the warps of its pixels into the window.
 
     Each frame tree (None for a padded frame) is split by ``undo_warps(remove=['scale'])``

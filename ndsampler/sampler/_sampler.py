@@ -288,8 +288,11 @@ class CocoSampler(ub.NiceRepr):
         Returns
         -------
         dict
-            ``im`` ((H, W, C) for images, (T, H, W, C) for videos; lists of per-band parts
-            under ``use_native_scale``; delayed trees when ``finalize=False``), ``target``
+            ``im`` ((H, W, C) for images, (T, H, W, C) for videos; under ``use_native_scale``
+            a list of per-band-group parts (per frame for videos) at their own resolution,
+            or with ``realign_native`` one such array on the grid of the largest part, with
+            ``params['native_warps']`` mapping the pixels into the window; delayed trees
+            when ``finalize=False``), ``target``
             (the resolved target; ``tr`` is the same dict), ``params``, ``annots``
             (``frame_dets`` and ndsampler 0.8's flat keys), ``classes``, ``kp_classes``.
         """
