@@ -137,14 +137,15 @@ class SamplerDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         epoch = self.plan.epoch
         if not 0 <= index < len(self.plan):
-            raise IndexError(f'dataset index {index} out of range for length {len(self.plan)}')
+            raise errors.IndexOutOfRangeError(f'dataset index {index} out of range [0, {len(self.plan)})')
         target = self.plan.draw(int(index), epoch)
         target.update(self._target_options)
         sample = self.sampler.load_sample(target, with_annots=True, visible_thresh=self.visible_thresh)
         dets = sample['annots']['frame_dets'][0]
         labels = self._labels_of(dets.data['cids'])
         if self.use_native_scale:
-            im = [_chw_float32(part) for part in sample['im']]
+            parts = [sample['im']] if self.realign_native else sample['im']
+            im = [_chw_float32(part) for part in parts]
             mask_hw = tuple(sample['params']['out_hw'])
         else:
             im = _chw_float32(sample['im'])

@@ -31,7 +31,7 @@ def _asset_scales(sampler, gid):
 def test_native_items_hold_parts_at_their_resolution(sampler):
     ds = _dataset(sampler)
     scaled = SamplerDataset(sampler, 'grid', window_dims=WINDOW)
-    for index in (0, len(ds) // 2, len(ds) // 2 + 7):  # windows inside the image (see the xfail below)
+    for index in (0, len(ds) // 2, len(ds) // 2 + 7):  # windows inside the image
         item, plain = ds[index], scaled[index]
         scales = _asset_scales(sampler, item['gid'])
         assert sorted(set(scales)) == [1.0, 3.0, 6.0]
