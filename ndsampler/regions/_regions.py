@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
 from ndsampler.regions._index import BoxIndex, union_coverage
 from ndsampler.regions._rng import ensure_generator
@@ -335,8 +335,7 @@ class CocoRegions:
             if n_pos == 0:
                 raise WindowError('the dataset has no positive annotations to sample')
             index = int(ensure_generator(rng).integers(n_pos))
-        if not -n_pos <= index < n_pos:
-            raise IndexError(f'positive index={index} out of range for {n_pos} positives')
+        _check_index('positive', index, n_pos)
         pos = self._pos_select_idxs[index] if self._pos_select_idxs is not None else index
         row = int(self.table['positive_rows'][pos])
         jitter = self.jitter if jitter is None else self._check_jitter(jitter)
@@ -463,6 +462,7 @@ class CocoRegions:
             return self._one_window(window_dims, rng, self.neg_thresh, 'negative')
         if self._negative_pool is None:
             raise TargetError(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
+        _check_index('negative', index, len(self._negative_pool))
         return dict(self._negative_pool[index])
 
     def get_item(self, index: int | None = None, rng: Any = None) -> Target:
@@ -472,14 +472,13 @@ class CocoRegions:
             if n == 0:
                 raise WindowError('no samples: the dataset has no positives and no negatives are preselected')
             index = int(ensure_generator(rng).integers(n))
+        n = self.n_samples
+        _check_index('sample', index, n)
         if index < 0:
-            index += self.n_samples
+            index += n
         if index < self.n_positives:
             return self.get_positive(index, rng=rng)
-        neg_index = index - self.n_positives
-        if not 0 <= neg_index < self.n_negatives:
-            raise IndexError(f'index={index} out of range for {self.n_samples} samples')
-        return self.get_negative(neg_index)
+        return self.get_negative(index - self.n_positives)
 
     def preselect(self, n_pos: int | None = None, n_neg: int | None = None,
                   neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
@@ -653,6 +652,13 @@ class CocoRegions:
         """A sliding-window grid over every image or video; see :func:`ndsampler.regions.new_sample_grid`."""
         from ndsampler.regions._grid import new_sample_grid
         return new_sample_grid(self, task, window_dims, window_overlap, **kwargs)
+
+
+def _check_index(pool: str, index: Any, n: int) -> None:
+    """IndexOutOfRangeError unless ``-n <= index < n`` (negative indexes count from the end, as in Python)."""
+    if not -n <= index < n:
+        raise IndexOutOfRangeError(f'{pool} index={index!r} is out of range; allowed: -{n} <= index < {n} '
+                                   f'(the pool holds {n} {pool}s)')
 
 
 def _negative_share(neg_to_pos_ratio: float) -> float:

@@ -189,7 +189,7 @@ class CocoSampler(ub.NiceRepr):
 
         IndexOutOfRangeError when ``index`` is not in ``[-n_samples, n_samples)``.
         """
-        return self._load_from_pool(self.regions.get_item, 'sample', index, rng, with_annots, target, kw)
+        return self._load_from_pool(self.regions.get_item, index, rng, with_annots, target, kw)
 
     def load_positive(self, index: int | None = None, with_annots=True, target: Target | None = None,
                       rng=None, **kw) -> Sample:
@@ -197,7 +197,7 @@ class CocoSampler(ub.NiceRepr):
 
         IndexOutOfRangeError when ``index`` is not in ``[-n_positives, n_positives)``.
         """
-        return self._load_from_pool(self.regions.get_positive, 'positive', index, rng, with_annots, target, kw)
+        return self._load_from_pool(self.regions.get_positive, index, rng, with_annots, target, kw)
 
     def load_negative(self, index: int | None = None, with_annots=True, target: Target | None = None,
                       rng=None, **kw) -> Sample:
@@ -205,23 +205,15 @@ class CocoSampler(ub.NiceRepr):
 
         IndexOutOfRangeError when ``index`` is outside the preselected negatives.
         """
-        return self._load_from_pool(self.regions.get_negative, 'negative', index, rng, with_annots, target, kw)
+        return self._load_from_pool(self.regions.get_negative, index, rng, with_annots, target, kw)
 
-    def _load_from_pool(self, draw, pool: str, index: int | None, rng, with_annots, target: Target | None,
+    def _load_from_pool(self, draw, index: int | None, rng, with_annots, target: Target | None,
                         kw: dict) -> Sample:
         """``draw(index, rng=rng)`` from the regions, merged with the caller's target, loaded.
 
-        ``pool`` ('sample', 'positive' or 'negative') names the pool and its size
-        (``regions.n_<pool>s``): an index outside it raises IndexOutOfRangeError naming both.
+        The regions raise IndexOutOfRangeError (naming the index and the range) for an index outside the pool.
         """
-        try:
-            pooled = draw(index, rng=rng)
-        except IndexOutOfRangeError:
-            raise
-        except IndexError:
-            n = getattr(self.regions, f'n_{pool}s')
-            raise IndexOutOfRangeError(f'{pool} index={index!r} is out of range; allowed: -{n} <= index < {n} '
-                                       f'(the pool holds {n} {pool}s)') from None
+        pooled = draw(index, rng=rng)
         extra = kw.pop('tr', None)  # ndsampler 0.6 spelling of ``target``
         merged = {**pooled, **(extra or {}), **(target or {})}
         return self.load_sample(merged, with_annots=with_annots, **kw)

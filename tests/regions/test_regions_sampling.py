@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from regions_data import make_dataset
 
-from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
 from ndsampler.regions import CocoRegions, visible_fraction
 
@@ -225,3 +225,18 @@ def test_fresh_negative_takes_window_dims(small_dset):
     tr = regions.get_negative(rng=2, window_dims=(12, 20))
     assert tr['window_dims'] == (12, 20) and tr['aid'] == -1
     assert _fractions(regions, tr).max(initial=0) <= regions.neg_thresh
+
+
+def test_out_of_range_indexes_raise_naming_index_and_range(small_dset):
+    regions = CocoRegions(small_dset)
+    regions.preselect(n_pos=3, n_neg=2, window_dims=(16, 16), rng=0)
+    assert regions.n_samples == 5
+    # negative indexes within range keep Python semantics
+    assert regions.get_item(-1) == regions.get_negative(1) == regions.get_negative(-1)
+    assert regions.get_item(-5) == regions.get_positive(0) == regions.get_positive(-3)
+    cases = [(regions.get_item, -6, 'sample', 5), (regions.get_item, 5, 'sample', 5),
+             (regions.get_positive, -4, 'positive', 3), (regions.get_positive, 3, 'positive', 3),
+             (regions.get_negative, -3, 'negative', 2), (regions.get_negative, 2, 'negative', 2)]
+    for draw, index, pool, n in cases:
+        with pytest.raises(IndexOutOfRangeError, match=rf'{pool} index={index} .*-{n} <= index < {n}'):
+            draw(index)
