@@ -378,8 +378,8 @@ class Frames(abc.ABC):
 
 def _reopen(fpath: str) -> None:
     """Make this process's next read of the (rebuilt) cache file ``fpath`` open the file anew."""
-    reader_pool.mark_immutable(fpath)  # drops a pooled reader of other bytes (another size or mtime)
-    get_reader(fpath).close()  # and one of a rebuild with the same size and mtime: reopened lazily
+    reader_pool.forget(fpath)  # closes the reader of the damaged bytes, even with the same size and mtime
+    reader_pool.mark_immutable(fpath)  # the rebuild is content-addressed too
 
 
 def _in_bounds(region: Any, h: int, w: int) -> Optional[Slices]:

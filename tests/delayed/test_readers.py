@@ -200,3 +200,27 @@ def test_png_with_alpha_comes_out_rgba(tmp_path, dtype):
     got = ReaderPool().get(fpath).read()
     assert got.dtype == dtype and got.flags.c_contiguous
     np.testing.assert_array_equal(got, rgba)
+
+
+def test_forget_closes_the_reader_and_drops_the_mark(tmp_path, image, monkeypatch):
+    fpath = tmp_path / 'frame.npy'
+    np.save(fpath, image)
+    pool = ReaderPool()
+    pool.mark_immutable(fpath)
+    reader = pool.get(fpath)
+    reader.read()
+    # rebuilt in place with the same size and mtime: only forget notices
+    stamp = os.stat(fpath)
+    np.save(fpath, image[::-1].copy())
+    os.utime(fpath, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert pool.get(fpath) is reader
+    pool.forget(fpath)
+    assert reader._data is None and len(pool) == 0  # closed: its memory map released
+    fresh = pool.get(fpath)
+    assert fresh is not reader
+    np.testing.assert_array_equal(fresh.read(), image[::-1])
+    stat_calls = spy_on_stat(monkeypatch)
+    pool.get(fpath)
+    assert stat_calls == [str(fpath)]  # the mark is gone: stat-ed on every get again
+    pool.forget(tmp_path / 'never-opened.npy')  # nothing pooled, no file: a no-op
+    assert len(pool) == 1

@@ -5,6 +5,7 @@ layers (frames, backends) read their cache files through it::
 
     reader = get_reader(fpath)          # pooled, keyed by path + (size, mtime_ns); URLs kept as strings
     reader_pool.mark_immutable(fpath)   # content-addressed cache file: stop stat-ing it on every get
+    reader_pool.forget(fpath)           # close and drop its reader and mark (file rebuilt): reopened on next get
     header = reader.header()            # dsize, num_bands, dtype, num_overviews, nodata
     window = reader.read((sl_y, sl_x), overview=0, bands=None)   # (h, w, c)
 """

@@ -112,6 +112,22 @@ class ReaderPool:
                 del self._entries[key]
             self._immutable.add(key)
 
+    def forget(self, fpath: PathLike) -> None:
+        """Close and drop the pooled reader of ``fpath`` (if any) and its :meth:`mark_immutable` mark.
+
+        The next :meth:`get` opens the file anew and stats it on every read until
+        marked again (e.g. after a cache file was rebuilt in place). Missing files
+        are fine: there is nothing to stat.
+        """
+        key = fpath if isinstance(fpath, str) else os.fspath(fpath)
+        if self._pid != os.getpid():
+            self._forget()
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            self._immutable.discard(key)
+        if entry is not None:
+            entry[1].close()
+
     @property
     def nbytes(self) -> int:
         """Bytes currently charged by the pooled readers."""
