@@ -12,6 +12,7 @@ from typing import Any
 import kwcoco
 import kwimage
 
+from ndsampler.channels import GENERIC_SENSOR
 from ndsampler.errors import UnknownIdError
 
 __all__ = ['DatasetIndex']
@@ -38,6 +39,11 @@ class DatasetIndex:
             return self.dset.index.imgs[gid]
         except KeyError:
             raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {len(self.dset.index.imgs)} images') from None
+
+    def sensor(self, gid: int) -> str:
+        """The sensor of an image (``sensor``, else kwcoco's older ``sensor_coarse``; ``'*'`` when neither)."""
+        img = self.image(gid)
+        return img.get('sensor', img.get('sensor_coarse', GENERIC_SENSOR))
 
     def video(self, vidid: int) -> dict[str, Any]:
         try:

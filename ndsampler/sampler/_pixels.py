@@ -5,6 +5,7 @@ space is the image's own space.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -12,25 +13,34 @@ import kwimage
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.channels import ChannelSpec
+from ndsampler.channels import GENERIC_SENSOR, ChannelSpec, SensorChanSpec
 from ndsampler.delayed import DelayedCrop, DelayedLoad
+from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity
 from ndsampler.sampler._index import DatasetIndex
 
 __all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels']
 
 
-def request_channels(frames, tr: Target) -> str | None:
+def request_channels(frames, index: DatasetIndex, tr: Target) -> str | None:
     """The fused channel code every frame is asked for (None: each frame's own bands).
 
-    ``'<all>'`` / None over a video whose frames differ gives the union of their
-    bands in first-seen order, so every frame has the same channels (NaN where missing).
+    A channel spec gives its bands (late-fused streams joined). A sensor spec
+    (``'sensor1:B1|B8,sensor2:r'``, see :class:`~ndsampler.channels.SensorChanSpec`)
+    gives each frame the streams matching its sensor (``img['sensor']``) and those
+    without a sensor prefix; over a video the union of those, in first-seen order
+    (a band named twice comes once), so every frame has the same channels (NaN where
+    a frame lacks one). ChannelSpecError when it selects no band at all. ``'<all>'`` / None over a video whose
+    frames differ likewise gives the union of their bands.
     """
     channels = tr['channels']
-    if channels is not None and channels != '<all>':
-        streams = ChannelSpec.coerce(channels).streams()
-        return '|'.join(name for stream in streams for name in stream.as_list())
     gids = [gid for gid in tr['frame_gids'] if gid is not None]
+    if channels is not None and channels != '<all>':
+        text = channels if isinstance(channels, str) else SensorChanSpec.coerce(channels).spec
+        plain = _plain_request(text)
+        if plain is not None:
+            return plain
+        return _sensor_request(text, tuple(dict.fromkeys(index.sensor(gid) for gid in gids)))
     if len(gids) <= 1:
         return None
     per_frame = [tuple(frames.load_delayed(gid).channels.as_list()) for gid in gids]
@@ -38,6 +48,26 @@ def request_channels(frames, tr: Target) -> str | None:
         return None
     union = dict.fromkeys(name for names in per_frame for name in names)
     return '|'.join(union)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_request(text: str) -> str | None:
+    """The fused code of a channel spec without sensors; None for a sensor spec."""
+    if any(sensor != GENERIC_SENSOR for sensor in SensorChanSpec.coerce(text).sensors()):
+        return None
+    return '|'.join(name for stream in ChannelSpec.coerce(text).streams() for name in stream.as_list())
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensor_request(text: str, sensors: tuple[str, ...]) -> str:
+    """The union of the bands a sensor spec selects for each of ``sensors``, in first-seen order."""
+    spec = SensorChanSpec.coerce(text)
+    names = dict.fromkeys(name for sensor in sensors for stream in spec.matching_sensor(sensor).streams()
+                          for name in stream.as_list())
+    if not names:
+        raise ChannelSpecError(f'channels={text!r} selects no band for sensor(s) {list(sensors)!r}; '
+                               f'allowed: a spec with streams for one of them or for every sensor (no prefix)')
+    return '|'.join(names)
 
 
 def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any],

@@ -263,7 +263,8 @@ class CocoSampler(ub.NiceRepr):
             What to sample (see :func:`ndsampler.sampler.resolve_target`): ``gid`` /
             ``image_id``, ``vidid`` / ``video_id``, ``gids`` / ``image_ids``, ``aid``;
             ``slices``, ``space_slice`` + ``time_slice``, or ``cx, cy, width, height`` +
-            ``window_dims``; options ``channels``, ``pad``, ``padkw``, ``dtype``,
+            ``window_dims``; options ``channels`` (a channel spec, or a sensor spec
+            ``'S2:red|nir,L8:red'`` resolved per frame by its ``sensor``), ``pad``, ``padkw``, ``dtype``,
             ``nodata``, ``interpolation``, ``antialias``, ``scale`` / ``dsize``,
             ``use_native_scale``, ``realign_native``, ``finalize``, ``optimize``,
             ``as_xarray``. The dict is not modified.
@@ -298,7 +299,7 @@ class CocoSampler(ub.NiceRepr):
         return sample
 
     def _pixels(self, tr: Target, params: dict):
-        channels = request_channels(self.frames, tr)
+        channels = request_channels(self.frames, self._index, tr)
         native = tr['use_native_scale']
         is_video = tr.get('vidid') is not None
         if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:

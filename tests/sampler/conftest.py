@@ -2,7 +2,9 @@
 import kwcoco
 import pytest
 
-from sampler_data import make_msi_video_dset, make_raster_dset
+from sampler_data import MULTISENSOR_BACKENDS, make_msi_video_dset, make_multisensor_dset, make_raster_dset
+
+from ndsampler import CocoSampler
 
 
 @pytest.fixture(scope='session')
@@ -26,7 +28,16 @@ def vidshapes_msi(demo_root):
 
 @pytest.fixture(scope='session')
 def multisensor(demo_root):
-    return _demo(demo_root, 'vidshapes1-msi-multisensor')
+    """``(dset, repaired)``: see :func:`sampler_data.make_multisensor_dset`."""
+    return make_multisensor_dset(demo_root)
+
+
+@pytest.fixture(scope='session')
+def multisensor_samplers(multisensor, tmp_path_factory):
+    """One sampler per backend over the multisensor video (shared: do not damage their caches)."""
+    work = tmp_path_factory.mktemp('multisensor_work')
+    return {backend: CocoSampler(multisensor[0], workdir=work / str(backend), backend=backend)
+            for backend in MULTISENSOR_BACKENDS}
 
 
 @pytest.fixture(scope='session')
