@@ -95,6 +95,8 @@ class DatasetIndex:
         warp = self._img_to_vid.get(gid)
         if warp is None:
             warp = kwimage.Affine.coerce(self.image(gid).get('warp_img_to_vid', None))
+            if warp.matrix is None:  # kwimage's lazy identity (no warp_img_to_vid): a real matrix for the geometry layer
+                warp = kwimage.Affine.eye()
             self._img_to_vid[gid] = warp
         return warp
 

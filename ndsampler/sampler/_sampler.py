@@ -11,7 +11,7 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
-from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError
+from ndsampler.errors import ImageReadError, IndexOutOfRangeError, InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
@@ -299,6 +299,22 @@ class CocoSampler(ub.NiceRepr):
         return sample
 
     def _pixels(self, tr: Target, params: dict):
+        """The sample's pixels; a cache file that fails to decode is repaired and the read retried once.
+
+        Only cache backends repair (``frames.repair`` rebuilds the damaged files of every
+        frame of the sample); the None backend reads sources, so its errors propagate.
+        """
+        try:
+            return self._read_pixels(tr, params)
+        except ImageReadError:
+            if not self.frames.backend.content_addressed:
+                raise
+        for gid in dict.fromkeys(tr['frame_gids']):
+            if gid is not None:
+                self.frames.repair(gid)
+        return self._read_pixels(tr, params)
+
+    def _read_pixels(self, tr: Target, params: dict):
         channels = request_channels(self.frames, self._index, tr)
         native = tr['use_native_scale']
         is_video = tr.get('vidid') is not None
