@@ -84,10 +84,11 @@ class Frames(abc.ABC):
         self._cache_paths: Dict[str, str] = {}
         self._delayed: Dict[Tuple[Any, Optional[str]], Any] = {}
         self._id_set: Optional[set] = None
+        self._may_have_nodata: Dict[Any, bool] = {}
 
     def __getstate__(self) -> Dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ('_records', '_cache_paths', '_delayed', '_id_set'):
+        for key in ('_records', '_cache_paths', '_delayed', '_id_set', '_may_have_nodata'):
             state.pop(key)
         return state
 
@@ -104,6 +105,7 @@ class Frames(abc.ABC):
                 self._cache_paths.pop(asset.fpath, None)
             for key in [k for k in self._delayed if k[0] == gid]:
                 del self._delayed[key]
+            self._may_have_nodata.pop(gid, None)
 
     # -- paths ----------------------------------------------------------------
     @property
@@ -179,6 +181,30 @@ class Frames(abc.ABC):
             else:
                 parts.append(self._asset_channels(record, index, self._source_header(asset).num_bands).spec)
         return FusedChannelSpec.coerce('|'.join(parts))
+
+    def may_have_nodata(self, image_id: Any) -> bool:
+        """False when every pixel inside the image holds data in at least one band.
+
+        That is known from metadata alone when one asset covers the image pixel for
+        pixel (identity ``warp_aux_to_img``, the image's size) with integer pixels, no
+        quantization and no nodata value in its source header: then no window that
+        overlaps the image is all nodata, and the sampler skips reading it for the
+        regions' nodata check. Float data, declared nodata, quantized or warped assets
+        answer True (pixels must be looked at). Headers only; once per image per process.
+        """
+        answer = self._may_have_nodata.get(image_id)
+        if answer is None:
+            dsize = tuple(self.image_dsize(image_id))
+            answer = not any(self._covers_with_data(asset, dsize) for asset in self._record(image_id).assets)
+            self._may_have_nodata[image_id] = answer
+        return answer
+
+    def _covers_with_data(self, asset: Asset, dsize: Tuple[int, int]) -> bool:
+        if asset.quantization is not None or not asset.is_aligned:
+            return False
+        header = self._source_header(asset)
+        return (tuple(header.dsize) == dsize and np.issubdtype(np.dtype(header.dtype), np.integer)
+                and header.nodata is None)
 
     # -- pixels ---------------------------------------------------------------
     def load_delayed(self, image_id: Any, channels: ChannelsLike = None):

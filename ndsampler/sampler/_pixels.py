@@ -19,7 +19,7 @@ from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels']
+__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels', 'has_valid_pixels']
 
 
 def request_channels(frames, index: DatasetIndex, tr: Target) -> str | None:
@@ -140,6 +140,12 @@ def _valid_window(tr: Target, params: dict[str, Any]) -> tuple[tuple[int, int], 
     sx, sy = params['sample_scale']
     return (_valid_span(window[0].start, out_h, sy, tr['space_dims'][0]),
             _valid_span(window[1].start, out_w, sx, tr['space_dims'][1]))
+
+
+def has_valid_pixels(tr: Target, params: dict[str, Any]) -> bool:
+    """True when some output pixel's centre falls inside the data extent (not all padding)."""
+    (ya, yb), (xa, xb) = _valid_window(tr, params)
+    return yb > ya and xb > xa
 
 
 def _part_valid(warp: kwimage.Affine, shape_hw: tuple[int, int], tr: Target,

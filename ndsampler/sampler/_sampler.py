@@ -18,13 +18,17 @@ from ndsampler.regions import CocoRegions
 from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._params import sample_params
-from ndsampler.sampler._pixels import finalize_frames, frame_tree, lean_pixels, native_pixels, request_channels
+from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pixels, lean_pixels, native_pixels,
+                                      request_channels)
 from ndsampler.sampler._target import resolve_target
 
 __all__ = ['CocoSampler']
 
 #: Short demo keys of ndsampler 0.8 and the kwcoco key they stand for.
 _DEMO_KEYS = {'shapes': 'shapes8', 'vidshapes': 'vidshapes8'}
+
+#: Target options of :meth:`CocoSampler.is_nodata`'s read (NaN for every kind of missing pixel).
+_NODATA_CHECK = {'nodata': 'float', 'finalize': True, 'use_native_scale': False, 'as_xarray': False}
 
 
 class CocoSampler(ub.NiceRepr):
@@ -240,11 +244,18 @@ class CocoSampler(ub.NiceRepr):
         """True when every pixel of the target's window is nodata (the regions' ``nodata_check``).
 
         The window is read with ``nodata='float'``: pixels outside the image, masked
-        (dequantized nodata) pixels and missing channels are NaN.
+        (dequantized nodata) pixels and missing channels are NaN. Nothing is read when
+        the answer is known from metadata: an image target over all of its channels whose
+        window overlaps the image, on an image that ``frames.may_have_nodata`` says is
+        data everywhere (an aligned integer asset without nodata), is never all nodata.
+        So random / negative draws on such datasets read pixels only once, when loaded.
         """
-        im = self.load_sample(target, with_annots=False, nodata='float', finalize=True,
-                              use_native_scale=False, as_xarray=False)['im']
-        return bool(np.isnan(im).all())
+        tr = resolve_target(target, self._index, _NODATA_CHECK)
+        params = sample_params(tr, self._index)
+        if tr.get('vidid') is None and tr['channels'] in (None, '<all>') and has_valid_pixels(tr, params) \
+                and not self.frames.may_have_nodata(tr['gid']):
+            return False
+        return bool(np.isnan(self._pixels(tr, params)).all())
 
     def load_target_annots(self, target: Target, with_annots=True, annot_ids: Sequence[int] | None = None,
                            visible_thresh: float = 0.0) -> dict:
