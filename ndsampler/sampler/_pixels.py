@@ -34,13 +34,14 @@ def request_channels(frames, index: DatasetIndex, tr: Target) -> str | None:
     frames differ likewise gives the union of their bands.
     """
     channels = tr['channels']
-    gids = [gid for gid in tr['frame_gids'] if gid is not None]
     if channels is not None and channels != '<all>':
         text = channels if isinstance(channels, str) else SensorChanSpec.coerce(channels).spec
         plain = _plain_request(text)
         if plain is not None:
             return plain
-        return _sensor_request(text, tuple(dict.fromkeys(index.sensor(gid) for gid in gids)))
+        return _sensor_request(text, tuple(dict.fromkeys(index.sensor(gid) for gid in tr['frame_gids']
+                                                          if gid is not None)))
+    gids = [gid for gid in tr['frame_gids'] if gid is not None]
     if len(gids) <= 1:
         return None
     per_frame = [tuple(frames.load_delayed(gid).channels.as_list()) for gid in gids]
