@@ -23,6 +23,10 @@ _EYE = np.eye(3)
 def affine_of(transform: AffineLike) -> kwimage.Affine:
     """Coerce a matrix, a scale factor, a dict of params, or an Affine to ``kwimage.Affine``.
 
+    kwimage's lazy identity (``kwimage.Affine(None)``, whose ``matrix`` is None,
+    and what ``kwimage.Affine.coerce(None)`` gives) and None itself come back as a
+    real identity matrix, so callers can always use ``.matrix``.
+
     Raises
     ------
     TransformError
@@ -33,6 +37,8 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
     -------
     >>> affine_of(2).matrix.tolist()
     [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> affine_of(kwimage.Affine(None)).matrix.tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if isinstance(transform, kwimage.Affine):
         aff = transform
@@ -50,6 +56,8 @@ def affine_of(transform: AffineLike) -> kwimage.Affine:
             raise TransformError(
                 f'cannot use transform={transform!r} as an affine; allowed: a 3x3 or 2x3 matrix, '
                 f'a scale factor, an (sx, sy) pair, a dict of affine params, or a kwimage.Affine') from ex
+    if aff.matrix is None:  # kwimage's lazy identity
+        return kwimage.Affine.eye()
     matrix = np.asarray(aff.matrix, dtype=float)
     # np.allclose(matrix[2], [0, 0, 1]) written out (rtol 1e-5, atol 1e-8): this runs on every warp
     if matrix.shape != (3, 3) or not np.isfinite(matrix).all() or not (

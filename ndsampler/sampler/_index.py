@@ -14,6 +14,7 @@ import kwimage
 
 from ndsampler.channels import GENERIC_SENSOR
 from ndsampler.errors import UnknownIdError
+from ndsampler.geometry import affine_of
 
 __all__ = ['DatasetIndex']
 
@@ -91,13 +92,10 @@ class DatasetIndex:
             raise UnknownIdError(f'image gid={gid!r} is not a frame of video vidid={vidid!r}') from None
 
     def warp_img_to_vid(self, gid: int) -> kwimage.Affine:
-        """The image-to-video affine of an image (identity outside videos; cached)."""
+        """The image-to-video affine of an image (a real identity matrix when it has none; cached)."""
         warp = self._img_to_vid.get(gid)
         if warp is None:
-            warp = kwimage.Affine.coerce(self.image(gid).get('warp_img_to_vid', None))
-            if warp.matrix is None:  # kwimage's lazy identity (no warp_img_to_vid): a real matrix for the geometry layer
-                warp = kwimage.Affine.eye()
-            self._img_to_vid[gid] = warp
+            warp = self._img_to_vid[gid] = affine_of(self.image(gid).get('warp_img_to_vid', None))
         return warp
 
     def video_of(self, gid: int):

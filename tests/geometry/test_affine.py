@@ -46,3 +46,13 @@ def test_warp_box_corner_convention():
     rot = kwimage.Affine.rotate(np.pi / 2)
     got = warp_box(kwimage.Boxes([[0, 0, 4, 2]], 'ltrb'), rot).data
     assert np.allclose(got, [[-2, 0, 0, 4]])
+
+
+@pytest.mark.parametrize('lazy', [kwimage.Affine(None), kwimage.Affine.coerce(None), None, kwimage.Affine(None).inv()])
+def test_lazy_identity(lazy):
+    """kwimage's lazy identity (matrix None) is a real identity for every helper."""
+    assert np.array_equal(affine_of(lazy).matrix, np.eye(3))
+    assert is_identity(lazy)
+    assert is_integer_translation(lazy)
+    assert decompose_scale(lazy) == (1.0, 1.0)
+    assert warp_box([1, 2, 10, 5], lazy).to_ltrb().data.tolist() == [[1, 2, 10, 5]]
