@@ -264,8 +264,11 @@ class DelayedLoad(DelayedImage):
     dsize : (w, h) | None
     num_overviews : int | None
     nodata_method : None | 'float'
-        'float': pixels equal to the file's nodata become NaN (float32 output).
+        'float': pixels equal to the nodata value become NaN (float32 output).
     dtype : np.dtype | None
+    nodata : float | None
+        The nodata value ``nodata_method='float'`` masks; None: the one the file's
+        header declares (a ``.npy`` has none, so callers pass its source's).
 
     Example
     -------
@@ -281,7 +284,8 @@ class DelayedLoad(DelayedImage):
                  '_nodata', '_prepared')
 
     def __init__(self, fpath: PathLike, channels: ChannelsLike = None, dsize: DSize | None = None,
-                 num_overviews: int | None = None, nodata_method: str | None = None, dtype: Any = None):
+                 num_overviews: int | None = None, nodata_method: str | None = None, dtype: Any = None,
+                 nodata: float | None = None):
         if nodata_method not in _NODATA_METHODS:
             raise InvalidOptionError('nodata_method', nodata_method, _NODATA_METHODS)
         self.fpath = fpath
@@ -291,7 +295,7 @@ class DelayedLoad(DelayedImage):
         self._num_overviews = num_overviews
         self.nodata_method = nodata_method
         self._dtype = None if dtype is None else np.dtype(dtype)
-        self._nodata = None
+        self._nodata = nodata
         self._prepared = False
 
     def prepare(self) -> DelayedLoad:
@@ -300,7 +304,8 @@ class DelayedLoad(DelayedImage):
         self._dsize = header.dsize
         self._num_overviews = header.num_overviews
         self._dtype = header.dtype
-        self._nodata = header.nodata
+        if self._nodata is None:
+            self._nodata = header.nodata
         self._channels = chans.coerce_channels(self._chan_raw, header.num_bands)
         self._prepared = True
         return self
@@ -345,7 +350,9 @@ class DelayedLoad(DelayedImage):
         """Read an in-bounds window at a pyramid level (nodata handled per ``nodata_method``)."""
         arr = get_reader(self.fpath).read(slices, overview=overview, bands=bands)
         if self.nodata_method == 'float':
-            nodata = self._nodata if self._prepared else get_reader(self.fpath).header().nodata
+            nodata = self._nodata
+            if nodata is None and not self._prepared:
+                nodata = get_reader(self.fpath).header().nodata
             out = arr.astype(np.float32)
             if nodata is not None:
                 out[arr == nodata] = np.nan

@@ -139,6 +139,28 @@ def test_nodata_float(tmp_path):
     assert out.dtype == np.float32 and np.isnan(out[0, 0, 0]) and not np.isnan(out[1, 1, 0])
 
 
+@pytest.mark.parametrize('prepared', [False, True])
+def test_nodata_value_given(tmp_path, prepared):
+    """An explicit nodata value masks a file without one in its header (.npy), and wins over the header's."""
+    img = smooth_image(8, 8, 2, np.uint16)
+    img[1, 2] = 5
+    np.save(tmp_path / 'a.npy', img)
+    node = DelayedLoad(tmp_path / 'a.npy', nodata_method='float', nodata=5)
+    if prepared:
+        node.prepare()
+    out = node.finalize()
+    assert out.dtype == np.float32 and node.dtype == np.float32
+    np.testing.assert_array_equal(np.isnan(out), img == 5)
+    np.testing.assert_array_equal(out[img != 5], img[img != 5])
+    # nodata=None on a file without header nodata: float32, nothing masked
+    plain = DelayedLoad(tmp_path / 'a.npy', nodata_method='float').finalize()
+    assert plain.dtype == np.float32 and not np.isnan(plain).any()
+    # the given value is used instead of the header's
+    from ndsampler.io import write_cog
+    fpath = write_cog(tmp_path / 'b.tif', img, nodata=9, overviews=0)
+    np.testing.assert_array_equal(np.isnan(DelayedLoad(fpath, nodata_method='float', nodata=5).finalize()), img == 5)
+
+
 @pytest.mark.parametrize('factor', [-1, 0, (1, -2), (0.5, 0)])
 def test_non_positive_scale_raises(factor):
     node = DelayedIdentity(np.zeros((4, 5, 3), np.uint8))
