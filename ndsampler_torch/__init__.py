@@ -14,7 +14,7 @@ Example
 (torch.Size([4, 3, 32, 32]), 4)
 """
 from ._collate import PER_SAMPLE_KEYS, collate
-from ._dataset import SamplerDataset
+from ._dataset import IM_DTYPES, SamplerDataset
 from ._distributed import DistributedPlanSampler
 from ._plans import (PLAN_NAMES, BalancedPlan, GridPlan, NegativePlan, Plan, PositivePlan, RandomWindowPlan,
                      make_plan, plan_regions)
@@ -24,7 +24,7 @@ from ._train import ClassMaskNet, demo_train
 from ._transforms import RandomHorizontalFlip
 
 __all__ = [
-    'SamplerDataset', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler',
+    'SamplerDataset', 'IM_DTYPES', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler',
     'Plan', 'RandomWindowPlan', 'PositivePlan', 'NegativePlan', 'BalancedPlan', 'GridPlan', 'make_plan',
     'PLAN_NAMES', 'plan_regions', 'StackDataset', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet',
     'demo_train',

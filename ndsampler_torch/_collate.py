@@ -1,6 +1,7 @@
 """Batching items with a variable number of annotations and, optionally, jagged image sizes."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import torch
@@ -26,7 +27,8 @@ class Batch(dict):
     (mask, per-sample boxes, labels, ids, ...), and those segments and round trips cost more than
     their bytes: a ``Batch`` pickles such CPU tensors as plain arrays inside the one message a
     worker sends, and unpickling gives the same dict of tensors. A large stacked tensor (the
-    images of a batch, 25 MB for 32 float 256² RGB windows) is the other way round: copying it
+    images of a batch, 25 MB for 32 float 256² RGB windows, 6 MB as uint8 with ``SamplerDataset``'s
+    ``im_dtype='native'``) is the other way round: copying it
     through the worker's pipe costs the main process several copies and page faults (about 80 ms
     per batch on the 2-core machines of ``benchmarks/bench_torch.py``), so :func:`collate` stacks it
     straight into shared memory in a worker and it crosses as a handle (one round trip, no copy).
@@ -82,8 +84,9 @@ def _unpack_batch(wire: dict[str, tuple[str, Any]]) -> Batch:
 def collate(batch: Sequence[dict[str, Any]]) -> Batch:
     """Combine :class:`SamplerDataset` items into a :class:`Batch` (a dict).
 
-    Tensors of one shape (``im``, ``mask``, ``tf_rel_to_abs``) are stacked; tensors whose shapes
-    differ stay a list; per-sample annotation tensors (``boxes``, ``labels``, ``aids``) are
+    Tensors of one shape (``im``, ``mask``, ``tf_rel_to_abs``) are stacked (to the promoted dtype
+    when items differ: uint8 ``im`` next to a float one holding NaN); tensors whose shapes differ
+    stay a list; per-sample annotation tensors (``boxes``, ``labels``, ``aids``) are
     always lists of length ``B`` (views of one storage); ints and floats become a 1-D tensor;
     anything else a list of length ``B``: ``kind``, and the native-resolution ``im`` and
     ``native_warps`` (per item a list of parts, so the batch is a list of lists: jagged).
@@ -118,11 +121,13 @@ def _collate_values(key: str, values: list[Any]) -> Any:
 
 
 def _stack(values: list[torch.Tensor]) -> torch.Tensor:
-    """``torch.stack``; in a DataLoader worker a large result goes to shared memory directly."""
+    """``torch.stack`` (mixed dtypes promote, as there); in a DataLoader worker a large result goes
+    to shared memory directly."""
     first = values[0]
-    nbytes = first.numel() * first.element_size() * len(values)
+    dtype = functools.reduce(torch.promote_types, {v.dtype for v in values})
+    nbytes = first.numel() * dtype.itemsize * len(values)
     if nbytes < _SHARED_MIN_BYTES or first.device.type != 'cpu' or torch.utils.data.get_worker_info() is None:
         return torch.stack(values)
     storage = torch.UntypedStorage._new_shared(nbytes)
-    out = first.new_empty(0).set_(storage, 0, (len(values), *first.shape))
+    out = torch.empty(0, dtype=dtype).set_(storage, 0, (len(values), *first.shape))
     return torch.stack(values, out=out)

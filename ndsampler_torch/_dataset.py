@@ -12,10 +12,13 @@ from ndsampler._typing import WindowDims
 
 from ._plans import Plan, make_plan
 
-__all__ = ['SamplerDataset']
+__all__ = ['SamplerDataset', 'IM_DTYPES']
 
 #: random stream of the per-item generator handed to ``transform``
 _STREAM_TRANSFORM = 100
+
+#: accepted ``im_dtype`` values
+IM_DTYPES = ('float32', 'native')
 
 
 class SamplerDataset(torch.utils.data.Dataset):
@@ -50,7 +53,7 @@ class SamplerDataset(torch.utils.data.Dataset):
     plan_kw : mapping, optional
         Extra arguments of the plan built from a name.
     use_native_scale : bool
-        Native-resolution items: ``im`` becomes a list of (C_k, H_k, W_k) float32 tensors, one per
+        Native-resolution items: ``im`` becomes a list of (C_k, H_k, W_k) tensors (``im_dtype``), one per
         band group at its own resolution (``CocoSampler``'s ``use_native_scale``),
         ``native_warps`` the list of (3, 3) float64 affines mapping each part's pixels to sample
         pixels, and ``sample_hw`` the (2,) int64 sample size; :func:`collate` keeps ``im`` and
@@ -58,6 +61,15 @@ class SamplerDataset(torch.utils.data.Dataset):
     realign_native : bool | 'largest'
         With ``use_native_scale``: resample the parts to the finest one and concatenate them
         (one part), passed to the sampler.
+    im_dtype : {'float32', 'native'}
+        Type of ``im`` (and of each native part). ``'float32'``: converted in the dataset.
+        ``'native'``: the sampler's own dtype (uint8 for 8-bit imagery; float where it had to put
+        NaN for nodata), still (C, H, W). With DataLoader workers every batch crosses a process
+        boundary and the main process pays for each byte it receives (fresh shared memory is
+        slow to touch on many VMs): uint8 images are 4x fewer bytes than float32. The training loop
+        then converts on the device, ``batch['im'].to(device).float()`` (``/ 255`` if the model
+        wants 0..1), where it costs next to nothing. :func:`collate` stacks a batch whose items
+        differ in dtype (uint8 windows next to a float one with NaN) to their promoted type.
 
     Attributes
     ----------
@@ -67,7 +79,8 @@ class SamplerDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    An item holds ``im`` (C, H, W) float32 (or native parts, see ``use_native_scale``); ``boxes`` (K, 4) float32 xyxy in sample pixels; ``labels`` (K,) int64
+    An item holds ``im`` (C, H, W) float32 (see ``im_dtype``; or native parts, see
+    ``use_native_scale``); ``boxes`` (K, 4) float32 xyxy in sample pixels; ``labels`` (K,) int64
     class indexes (positions in ``dataset.class_names``); ``aids`` (K,) int64 annotation ids;
     optional ``mask``; ``tf_rel_to_abs`` (3, 3) float64 affine from sample to image pixels;
     ``gid``, ``index`` (the plan index) and ``kind`` (which plan drew it).
@@ -85,7 +98,7 @@ class SamplerDataset(torch.utils.data.Dataset):
                  channels: str | None = None, transform: Callable[[dict], dict] | None = None,
                  with_masks: bool = False, seed: int = 0, visible_thresh: float = 0.0,
                  plan_kw: Mapping[str, Any] | None = None, use_native_scale: bool = False,
-                 realign_native: bool | str = False):
+                 realign_native: bool | str = False, im_dtype: str = 'float32'):
         if isinstance(plan, Plan):
             if plan_kw:
                 raise errors.InvalidOptionError('plan_kw', dict(plan_kw), 'nothing when plan is a Plan instance')
@@ -102,6 +115,8 @@ class SamplerDataset(torch.utils.data.Dataset):
             raise errors.InvalidOptionError('realign_native', realign_native, [False, True, 'largest'])
         if realign_native and not use_native_scale:
             raise errors.InvalidOptionError('realign_native', realign_native, 'False unless use_native_scale=True')
+        if im_dtype not in IM_DTYPES:
+            raise errors.InvalidOptionError('im_dtype', im_dtype, list(IM_DTYPES))
         self.sampler = sampler
         self.plan = plan
         self.window_dims = plan.window_dims
@@ -112,6 +127,8 @@ class SamplerDataset(torch.utils.data.Dataset):
         self.visible_thresh = float(visible_thresh)
         self.use_native_scale = bool(use_native_scale)
         self.realign_native = realign_native
+        self.im_dtype = im_dtype
+        self._to_chw = _chw_float32 if im_dtype == 'float32' else _chw_native
         # options every target gets (set into the plan's fresh target dict, never copied per item)
         self._target_options: dict[str, Any] = {}
         if channels is not None:
@@ -145,10 +162,10 @@ class SamplerDataset(torch.utils.data.Dataset):
         labels = self._labels_of(dets.data['cids'])
         if self.use_native_scale:
             parts = [sample['im']] if self.realign_native else sample['im']
-            im = [_chw_float32(part) for part in parts]
+            im = [self._to_chw(part) for part in parts]
             mask_hw = tuple(sample['params']['out_hw'])
         else:
-            im = _chw_float32(sample['im'])
+            im = self._to_chw(sample['im'])
             mask_hw = tuple(im.shape[1:])
         item = {
             'im': im,
@@ -183,12 +200,17 @@ class SamplerDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return (f'SamplerDataset(len={len(self)}, plan={self.plan!r}, with_masks={self.with_masks}, '
-                f'use_native_scale={self.use_native_scale})')
+                f'use_native_scale={self.use_native_scale}, im_dtype={self.im_dtype!r})')
 
 
 def _chw_float32(im: np.ndarray) -> torch.Tensor:
     """An (H, W, C) array as a C-contiguous (C, H, W) float32 tensor: one conversion pass."""
     return torch.from_numpy(np.asarray(im).transpose(2, 0, 1).astype(np.float32, order='C'))
+
+
+def _chw_native(im: np.ndarray) -> torch.Tensor:
+    """An (H, W, C) array as a C-contiguous (C, H, W) tensor of its own dtype."""
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(im).transpose(2, 0, 1)))
 
 
 def _render_mask(dets: kwimage.Detections, labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
