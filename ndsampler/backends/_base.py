@@ -48,8 +48,9 @@ from ndsampler.io import FileLock
 
 __all__ = ['Backend', 'FRAME_STATES', 'CHECK_LEVELS']
 
-#: Bumped when the bytes a backend writes for the same config change.
-FORMAT_VERSION = 1
+#: Bumped when the bytes a backend writes for the same config change
+#: (2: COG frames record their source's nodata value).
+FORMAT_VERSION = 2
 
 #: What :meth:`Backend.state` reports for one frame.
 FRAME_STATES = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
@@ -93,6 +94,9 @@ class Backend(abc.ABC):
         The config keys and their default values.
     content_addressed : bool
         Whether cache files are named by content (False for ``none``, which reads sources in place).
+    records_nodata : bool
+        Whether a cache file's header keeps the nodata value its source declares
+        (False for ``npy``: readers take it from the source's header).
     config : dict
         The validated config.
     """
@@ -103,6 +107,8 @@ class Backend(abc.ABC):
     #: True when a cache path's bytes never change (a new source version or
     #: config gets a new name), so readers need not re-check the file.
     content_addressed: ClassVar[bool] = True
+    #: True when the cache file's header declares the source's nodata value.
+    records_nodata: ClassVar[bool] = True
 
     def __init__(self, config: Optional[Dict[str, Any]] = None, **kwargs: Any):
         given = {**(config or {}), **kwargs}
@@ -192,8 +198,9 @@ class Backend(abc.ABC):
         return is_remote(fpath) or os.path.exists(fpath)
 
     # -- conversion ---------------------------------------------------------
-    #: Writes ``(H, W, C)`` pixels to a path atomically (converting backends define it).
-    _write: Callable[[np.ndarray, str], None]
+    #: Writes ``(H, W, C)`` pixels and the source's nodata value (or None) to a path
+    #: atomically (converting backends define it).
+    _write: Callable[[np.ndarray, str, Optional[float]], None]
 
     def write(self, source: PathLike, dst: PathLike) -> int:
         """Convert ``source`` into the cache file ``dst`` (atomically); returns bytes written.
@@ -207,8 +214,8 @@ class Backend(abc.ABC):
         """
         dst = os.fspath(dst)
         try:
-            data = read_source(source)
-            self._write(data, dst)
+            nodata = read_header(source).nodata
+            self._write(read_source(source), dst, nodata)
         except SourceNotFoundError:
             raise
         except Exception as ex:
@@ -291,7 +298,7 @@ class Backend(abc.ABC):
 
     # -- reading (for checks and tests; samples read through the delayed layer) --
     def header(self, fpath: PathLike) -> Header:
-        """Size, bands, dtype and overview count of a cache file (or source)."""
+        """Size, bands, dtype, overview count and nodata of a cache file (or source)."""
         return read_header(fpath)
 
     def read(self, fpath: PathLike, slices: Optional[Slices] = None) -> np.ndarray:

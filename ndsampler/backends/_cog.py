@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 from rasterio.errors import RasterioIOError
@@ -50,6 +50,9 @@ class CogBackend(Backend):
         write than GDAL's default for about 5% more bytes); None means the same.
         Codecs without levels only accept ``'auto'`` / None (stored as None).
 
+    The source's nodata value, if it declares one, is recorded in the file (its
+    overviews leave nodata pixels out of their averages).
+
     Checks
     ------
     ``'quick'`` (before a frame's first read in a process) opens the file,
@@ -94,9 +97,9 @@ class CogBackend(Backend):
         return {'compress': compress, 'blocksize': int(blocksize), 'overviews': overviews,
                 'level': _check_level(config['level'], compress)}
 
-    def _write(self, data: np.ndarray, dst: str) -> None:
+    def _write(self, data: np.ndarray, dst: str, nodata: Optional[float]) -> None:
         write_cog(dst, data, blocksize=self.config['blocksize'], compress=self.config['compress'],
-                  overviews=self.config['overviews'], level=self.config['level'])
+                  overviews=self.config['overviews'], level=self.config['level'], nodata=nodata)
 
     def _check(self, fpath: str, check: str) -> None:
         """Layout and size, then tiles decoded as ``check`` asks (see the class docstring)."""

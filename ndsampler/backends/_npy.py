@@ -1,6 +1,8 @@
 """The npy backend: raw ``(H, W, C)`` arrays, memory-mapped on read."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from ndsampler.backends._base import Backend
@@ -14,6 +16,9 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.f
 
 class NpyBackend(Backend):
     """Cache frames as ``.npy`` files (fastest reads, largest files; no config).
+
+    A ``.npy`` header has no nodata field: a source's nodata value is not stored
+    (``records_nodata`` is False) and frames read it from the source's header.
 
     Checks (every level alike) read the header: a damaged magic or header, a
     non-``(H, W, C)`` or object array, and a file size that disagrees with the
@@ -31,8 +36,10 @@ class NpyBackend(Backend):
     name = 'npy'
     ext = 'npy'
     defaults = {}
+    records_nodata = False
 
-    def _write(self, data: np.ndarray, dst: str) -> None:
+    def _write(self, data: np.ndarray, dst: str, nodata: Optional[float]) -> None:
+        """``nodata`` is not stored: a ``.npy`` header has no field for it (see ``records_nodata``)."""
         with atomic_write(dst) as tmp:
             np.save(tmp, np.ascontiguousarray(data), allow_pickle=False)
 

@@ -32,10 +32,11 @@ def smooth_pixels(shape, dtype='uint8'):
     return np.stack([(xx * (k + 1) + yy * 2) % 200 for k in range(c)], axis=2).astype(dtype)
 
 
-def write_tif(fpath: Path, data: np.ndarray) -> Path:
-    """A plain (striped, uncompressed, not COG) GeoTIFF source."""
+def write_tif(fpath: Path, data: np.ndarray, nodata=None) -> Path:
+    """A plain (striped, uncompressed, not COG) GeoTIFF source, optionally declaring ``nodata``."""
     h, w, c = data.shape
-    with rasterio.open(fpath, 'w', driver='GTiff', width=w, height=h, count=c, dtype=data.dtype.name) as dst:
+    with rasterio.open(fpath, 'w', driver='GTiff', width=w, height=h, count=c, dtype=data.dtype.name,
+                       nodata=nodata) as dst:
         dst.write(data.transpose(2, 0, 1))
     return fpath
 
@@ -94,6 +95,16 @@ class BackendConformance:
         np.testing.assert_array_equal(got, data)
         header = backend.header(fpath)
         assert header.dsize == (self.shape[1], self.shape[0]) and header.num_bands == bands
+
+    @pytest.mark.parametrize('dtype, nodata', [('uint16', 0), ('float32', -9999)])
+    def test_source_nodata_is_kept(self, backend, root, tmp_path, dtype, nodata):
+        """The cache header declares the source's nodata where the format has a field for it."""
+        data = smooth_pixels(self.shape + (2,), dtype) + 1
+        data[:20, :30] = nodata
+        src = write_tif(tmp_path / 'nodata.tif', data, nodata=nodata)
+        fpath, _ = backend.ensure(source_identity(src), root)
+        np.testing.assert_array_equal(np.asarray(backend.read(fpath)), data)
+        assert backend.header(fpath).nodata == (nodata if backend.records_nodata else None)
 
     def test_png_source(self, backend, root, tmp_path):
         import cv2
