@@ -5,6 +5,8 @@ Two cases, each measured in the same run as its references:
 - **real**: a ``CocoSampler`` over generated large images (4 PNGs of 2048², 100 shapes each,
   npy and cog caches prepared first), balanced 256² windows with their annotations, batch 32. The
   plain sampler rate (``load_sample`` on the plan's targets, no torch) is the per-process limit.
+  The npy case runs ``im_dtype='float32'`` and ``'native'`` (uint8, 4x fewer bytes from the
+  workers) interleaved in the same passes.
 - **synthetic**: 100k images and 1M annotations in an in-memory kwcoco dataset, no files (a
   ``SyntheticSampler`` paints the boxes of each 64² window found by its ``CocoRegions``): the torch
   adapter, regions draws and worker transport, and per-worker memory, not image decoding.
@@ -55,8 +57,12 @@ def _sampler_rate(dataset: SamplerDataset, n_items: int) -> float:
 
 
 def _consume(batch: dict) -> int:
-    """What a training step does at least: read every page of the images (one float per 4 KiB)."""
-    float(batch['im'].view(-1)[::1024].sum())
+    """What a training step does at least: read every page of the images (one value per 4 KiB).
+
+    A uint8 batch is not converted here: a training loop converts it on its device.
+    """
+    im = batch['im']
+    float(im.view(-1)[::4096 // im.element_size()].sum())
     return len(batch['boxes'])
 
 
@@ -94,27 +100,40 @@ def _worker_memory() -> list[dict[str, float]]:
     return rows
 
 
-def _throughput(dataset: SamplerDataset, n_batches: int, repeats: int, title: str,
-                report_memory: bool = False) -> dict[str, float]:
-    """Median items/s of the plain sampler and of loaders with 0, 1 and 2 workers, printed.
+def _throughput(datasets: dict[str, SamplerDataset], n_batches: int, repeats: int, title: str,
+                report_memory: bool = False) -> None:
+    """Median items/s of the plain sampler and of loaders with 0, 1 and 2 workers per dataset, printed.
 
-    Each pass measures every case in turn (interleaved), so a change of machine load during the
-    run shifts all cases rather than one.
+    ``datasets`` share one sampler (``im_dtype`` variants): its plain rate is measured once per
+    pass. Each pass measures every case in turn (interleaved), so a change of machine load during
+    the run shifts all cases rather than one.
     """
-    runs: dict[str, list[float]] = {'sampler': [], '0 workers': [], '1 workers': [], '2 workers': []}
+    first = next(iter(datasets.values()))
+    runs: dict[str, list[float]] = {'sampler': []}
     for rep in range(repeats):
-        runs['sampler'].append(_sampler_rate(dataset, n_batches * BATCH))
-        for workers in (0, 1, 2):
-            runs[f'{workers} workers'].append(_loader_rate(dataset, workers, n_batches,
-                                                           report_memory and workers == 2 and rep == 0))
+        runs['sampler'].append(_sampler_rate(first, n_batches * BATCH))
+        for label, dataset in datasets.items():
+            for workers in (0, 1, 2):
+                memory = report_memory and workers == 2 and rep == 0 and dataset is first
+                runs.setdefault(f'{label}{workers} workers', []).append(
+                    _loader_rate(dataset, workers, n_batches, memory))
     rates = {name: statistics.median(values) for name, values in runs.items()}
-    base = rates['0 workers']
     print(f'{title} (median of {repeats} interleaved passes of {n_batches} batches of {BATCH}, items/s):')
-    for name, rate in rates.items():
-        print(f'  {name:>10}: {rate:8.1f}   x{rate / base:.2f} vs 0 workers')
-    print(f'  2 workers / 0 workers = {rates["2 workers"] / base:.2f} (target >= 1.6 on 2 cores); '
-          f'2 workers / plain sampler = {rates["2 workers"] / rates["sampler"]:.2f}')
-    return rates
+    print(f'  {"plain sampler":>24}: {rates["sampler"]:8.1f}')
+    for label in datasets:
+        base = rates[f'{label}0 workers']
+        for workers in (0, 1, 2):
+            rate = rates[f'{label}{workers} workers']
+            print(f'  {label + str(workers) + " workers":>24}: {rate:8.1f}   x{rate / base:.2f} vs 0 workers')
+        two = rates[f'{label}2 workers']
+        print(f'  {label}2 workers / 0 workers = {two / base:.2f} (target >= 1.6 on 2 cores); '
+              f'2 workers / plain sampler = {two / rates["sampler"]:.2f}')
+    if len(datasets) > 1:
+        ref = next(iter(datasets))
+        for label in list(datasets)[1:]:
+            print('  ' + ', '.join(f'{workers} workers {label.strip()} / {ref.strip()} = '
+                                   f'{rates[f"{label}{workers} workers"] / rates[f"{ref}{workers} workers"]:.2f}'
+                                   for workers in (0, 1, 2)))
 
 
 def _profile_main(dataset: SamplerDataset, n_batches: int) -> None:
@@ -150,11 +169,15 @@ def _real_case(quick: bool, profile: bool) -> None:
             start = time.perf_counter()
             sampler.frames.prepare(progress=False)
             print(f'  {backend} cache prepared in {time.perf_counter() - start:.1f} s')
-            dataset = SamplerDataset(sampler, 'balanced', window_dims=(256, 256), seed=0,
-                                     plan_kw={'neg_to_pos_ratio': 0.5})
-            _throughput(dataset, n_batches, repeats, f'real CocoSampler, backend={backend}, window 256x256')
+            im_dtypes = ('float32', 'native') if backend == 'npy' else ('float32',)
+            datasets = {f'{im_dtype} ': SamplerDataset(sampler, 'balanced', window_dims=(256, 256), seed=0,
+                                                       plan_kw={'neg_to_pos_ratio': 0.5}, im_dtype=im_dtype)
+                        for im_dtype in im_dtypes}
+            _throughput(datasets, n_batches, repeats, f'real CocoSampler, backend={backend}, window 256x256')
             if profile and backend == 'npy':
-                _profile_main(dataset, 2 * n_batches)
+                for label, dataset in datasets.items():
+                    print(f'im_dtype={label.strip()}: ', end='')
+                    _profile_main(dataset, 2 * n_batches)
 
 
 def _synthetic_case(quick: bool) -> None:
@@ -173,7 +196,7 @@ def _synthetic_case(quick: bool) -> None:
     print(f'synthetic: kwcoco dataset + regions index: {n_images} images, {n_annots} annotations built in '
           f'{built:.2f} s; main RSS +{_mib(proc.memory_info().rss - rss0)}; pickled dataset (what a spawned '
           f'worker receives) {_mib(n_pickled)} in {time.perf_counter() - start:.2f} s')
-    _throughput(dataset, n_batches, repeats, 'synthetic sampler, window 64x64, masks on', report_memory=True)
+    _throughput({'': dataset}, n_batches, repeats, 'synthetic sampler, window 64x64, masks on', report_memory=True)
 
 
 def main(argv: list[str]) -> None:
