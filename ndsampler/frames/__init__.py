@@ -5,10 +5,10 @@ Example
 >>> from ndsampler.frames import SimpleFrames, PrepareSummary
 """
 from ndsampler.frames._coco import CocoFrames
-from ndsampler.frames._frames import STATE_ORDER, Frames
+from ndsampler.frames._frames import NODATA_OPTIONS, STATE_ORDER, Frames
 from ndsampler.frames._prepare import PrepareSummary, check_workers
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.frames._simple import SimpleFrames
 
 __all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER',
-           'check_workers']
+           'NODATA_OPTIONS', 'check_workers']

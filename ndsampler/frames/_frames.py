@@ -14,17 +14,20 @@ from ndsampler.backends import (HASHID_MODES, Backend, NoneBackend, coerce_backe
                                 is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
-from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, get_reader
+from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
 from ndsampler.delayed.readers import reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.geometry import clip_slices, normalize_slices
 
-__all__ = ['Frames', 'STATE_ORDER']
+__all__ = ['Frames', 'STATE_ORDER', 'NODATA_OPTIONS']
 
 #: Per-image status is the worst of its assets' states, in this order (best first).
 STATE_ORDER = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
+
+#: What ``nodata`` of :meth:`Frames.load_delayed` accepts.
+NODATA_OPTIONS = (None, 'float')
 
 
 class Frames(abc.ABC):
@@ -82,7 +85,7 @@ class Frames(abc.ABC):
     def _reset(self) -> None:
         self._records: Dict[Any, ImageRecord] = {}
         self._cache_paths: Dict[str, str] = {}
-        self._delayed: Dict[Tuple[Any, Optional[str]], Any] = {}
+        self._delayed: Dict[Tuple[Any, Any, Optional[str]], Any] = {}
         self._id_set: Optional[set] = None
         self._may_have_nodata: Dict[Any, bool] = {}
 
@@ -207,8 +210,8 @@ class Frames(abc.ABC):
                 and header.nodata is None)
 
     # -- pixels ---------------------------------------------------------------
-    def load_delayed(self, image_id: Any, channels: ChannelsLike = None):
-        """A delayed tree of the image in image space (built once per (image, channels) per process).
+    def load_delayed(self, image_id: Any, channels: ChannelsLike = None, nodata: Optional[str] = None):
+        """A delayed tree of the image in image space (built once per (image, channels, nodata) per process).
 
         Each asset is a ``DelayedLoad`` of its cache file (converted now if
         needed) with known size, channels, dtype and overviews; quantized
@@ -220,21 +223,48 @@ class Frames(abc.ABC):
         image_id : Any
         channels : str | FusedChannelSpec | None
             Channels to keep, in this order (None: all of the image's).
+        nodata : None | 'float'
+            ``'float'``: pixels equal to the nodata value their source file
+            declares in its header (e.g. a GeoTIFF's ``nodata``) become NaN, before
+            any warp: assets declaring one load as float32, the others keep their
+            dtype (the sampler converts whole samples). None (default): pixels as
+            stored. Quantization ``nodata`` becomes NaN either way. The npy backend
+            has no header field for it, so its value comes from the source's header.
+
+        Example
+        -------
+        >>> import tempfile, pathlib, numpy as np
+        >>> from ndsampler.frames import SimpleFrames
+        >>> from ndsampler.io import write_cog
+        >>> data = np.arange(12, dtype=np.uint16).reshape(3, 4, 1)
+        >>> fpath = write_cog(pathlib.Path(tempfile.mkdtemp()) / 'a.tif', data, nodata=0, overviews=0)
+        >>> frames = SimpleFrames({1: fpath})
+        >>> frames.load_delayed(1).finalize()[0, :2, 0].tolist()
+        [0, 1]
+        >>> frames.load_delayed(1, nodata='float').finalize()[0, :2, 0].tolist()
+        [nan, 1.0]
         """
         # Trees are found by the channels as given (no coercion per call) and by their normalized spec.
-        key = (image_id, channels) if channels is None or isinstance(channels, str) else None
+        key = (image_id, channels, nodata) if channels is None or isinstance(channels, str) else None
         tree = None if key is None else self._delayed.get(key)
         if tree is None:
             want = None if channels is None else FusedChannelSpec.coerce(channels)
-            spec_key = (image_id, None if want is None else want.spec)
+            spec_key = (image_id, None if want is None else want.spec, nodata)
             tree = self._delayed.get(spec_key)
             if tree is None:
-                tree = self._delayed[spec_key] = self._build_delayed(image_id, want, self.backend)
+                tree = self._delayed[spec_key] = self._build_delayed(image_id, want, self.backend, nodata)
             if key is not None:
                 self._delayed[key] = tree
         return tree
 
-    def _build_delayed(self, image_id: Any, want: Optional[FusedChannelSpec], backend: Backend):
+    def _asset_nodata(self, asset: Asset, header: Any, backend: Backend) -> Optional[float]:
+        """The nodata value the asset's source declares (its cache file's header lacks it for npy)."""
+        return header.nodata if backend.records_nodata else self._source_header(asset).nodata
+
+    def _build_delayed(self, image_id: Any, want: Optional[FusedChannelSpec], backend: Backend,
+                       nodata: Optional[str] = None):
+        if nodata not in NODATA_OPTIONS:
+            raise InvalidOptionError('nodata', nodata, NODATA_OPTIONS)
         record = self._record(image_id)
         dsize = self.image_dsize(image_id)
         wanted = None if want is None else set(want.as_list())
@@ -246,8 +276,9 @@ class Frames(abc.ABC):
             fpath = self._ensure(asset, backend)
             header = read_header(fpath)
             chans = self._asset_channels(record, index, header.num_bands)
+            value = None if nodata is None else self._asset_nodata(asset, header, backend)
             node = DelayedLoad(fpath, channels=chans, dsize=header.dsize, num_overviews=header.num_overviews,
-                               dtype=header.dtype)
+                               dtype=header.dtype, nodata_method=None if value is None else nodata, nodata=value)
             if asset.quantization is not None:
                 node = node.dequantize(asset.quantization)
             if not asset.is_aligned or tuple(header.dsize) != tuple(dsize):
@@ -260,14 +291,16 @@ class Frames(abc.ABC):
         return DelayedChannelConcat(parts, dsize=dsize).take_channels(want)
 
     def load_region(self, image_id: Any, region: Optional[Slices] = None,
-                    channels: ChannelsLike = None) -> np.ndarray:
+                    channels: ChannelsLike = None, nodata: Optional[str] = None) -> np.ndarray:
         """Pixels ``(h, w, c)`` of a ``(slice_y, slice_x)`` window in image space (None: whole image).
 
+        The window is clipped to the image (as in ndsampler 0.8; the sampler pads).
+        ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
         A cache file that fails to decode is repaired (see :meth:`repair`) and the
         read retried once; a second failure raises :class:`ImageReadError` naming
         the image's sources and cache files.
         """
-        tree = self.load_delayed(image_id, channels)
+        tree = self.load_delayed(image_id, channels, nodata)
         try:
             return self._read_region(tree, region)
         except ImageReadError:
@@ -329,16 +362,20 @@ class Frames(abc.ABC):
             # One aligned, unquantized asset: read the clipped window straight from the pooled reader.
             w, h = tree.dsize
             slices = _in_bounds(region, h, w) or clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
-            out = get_reader(tree.fpath).read(slices)
+            out = tree.read(slices)
             return out if out.flags.writeable else out.copy()
         return tree.crop(tuple(region)).finalize()
 
-    def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True) -> np.ndarray:
-        """The whole image ``(H, W, C)``; ``cache=False`` reads the sources, bypassing the cache."""
+    def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True,
+                   nodata: Optional[str] = None) -> np.ndarray:
+        """The whole image ``(H, W, C)``; ``cache=False`` reads the sources, bypassing the cache.
+
+        ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
+        """
         if cache:
-            return self.load_region(image_id, None, channels)
+            return self.load_region(image_id, None, channels, nodata)
         want = None if channels is None else FusedChannelSpec.coerce(channels)
-        return self._build_delayed(image_id, want, NoneBackend()).finalize()
+        return self._build_delayed(image_id, want, NoneBackend(), nodata).finalize()
 
     # -- cache management -----------------------------------------------------
     def status(self, image_ids: Optional[Sequence[Any]] = None, deep: bool = False) -> Dict[Any, str]:

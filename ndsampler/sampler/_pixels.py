@@ -71,16 +71,22 @@ def _sensor_request(text: str, sensors: tuple[str, ...]) -> str:
     return '|'.join(names)
 
 
+def _load_delayed(frames, gid: int, tr: Target, channels: str | None):
+    """``frames.load_delayed`` of one frame; any ``nodata`` option masks the sources' declared nodata as NaN."""
+    return frames.load_delayed(gid, channels=channels, nodata=None if tr['nodata'] is None else 'float')
+
+
 def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any],
                channels: str | None, native: bool = False):
     """The delayed tree of one frame of the sample (not finalized).
 
-    ``frames.load_delayed`` (image space) -> warp into video space -> crop the padded
-    window (``clip=False``, so it may leave the image) -> scale to the output size.
+    ``frames.load_delayed`` (image space; with a ``nodata`` option, declared nodata
+    already NaN) -> warp into video space -> crop the padded window (``clip=False``,
+    so it may leave the image) -> scale to the output size.
     With ``native`` the final scale is left out (``undo_warps`` removes scales anyway).
     """
     warpkw = {'interpolation': tr['interpolation'], 'antialias': tr['antialias']}
-    node = frames.load_delayed(gid, channels=channels)
+    node = _load_delayed(frames, gid, tr, channels)
     if params['space'] == 'video':
         warp = index.warp_img_to_vid(gid)
         if not is_identity(warp):
@@ -223,7 +229,7 @@ def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None
     """
     if params['sample_scale'] != (1.0, 1.0):
         return None
-    node = frames.load_delayed(tr['gid'], channels=channels)
+    node = _load_delayed(frames, tr['gid'], tr, channels)
     bands = None
     if type(node) is DelayedCrop and type(node.child) is DelayedLoad and node.slices == node.child._full_slices():
         node, bands = node.child, node.chan_idxs

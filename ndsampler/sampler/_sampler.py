@@ -244,7 +244,8 @@ class CocoSampler(ub.NiceRepr):
         """True when every pixel of the target's window is nodata (the regions' ``nodata_check``).
 
         The window is read with ``nodata='float'``: pixels outside the image, masked
-        (dequantized nodata) pixels and missing channels are NaN. Nothing is read when
+        pixels (dequantized nodata, and values equal to the nodata a source declares in
+        its header) and missing channels are NaN. Nothing is read when
         the answer is known from metadata: an image target over all of its channels whose
         window overlaps the image, on an image that ``frames.may_have_nodata`` says is
         data everywhere (an aligned integer asset without nodata), is never all nodata.
@@ -278,7 +279,10 @@ class CocoSampler(ub.NiceRepr):
             ``'S2:red|nir,L8:red'`` resolved per frame by its ``sensor``), ``pad``, ``padkw``, ``dtype``,
             ``nodata``, ``interpolation``, ``antialias``, ``scale`` / ``dsize``,
             ``use_native_scale``, ``realign_native``, ``finalize``, ``optimize``,
-            ``as_xarray``. The dict is not modified.
+            ``as_xarray``. ``nodata``: None (default) leaves pixels as stored;
+            ``'float'`` (or ``'auto'``) gives float32 where nodata declared in a source's
+            header, quantization nodata, missing channels and padding past the border are
+            NaN; a number also masks pixels equal to it. The dict is not modified.
         with_annots : bool | str | list[str]
             True, False, or kinds from 'boxes', 'segmentation', 'keypoints', 'mask'
             ('+'-joined or a list); 'mask' adds ``annots['class_masks']``.

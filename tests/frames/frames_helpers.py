@@ -3,10 +3,11 @@ import numpy as np
 import rasterio
 
 
-def write_tif(fpath, data):
-    """A plain striped GeoTIFF source."""
+def write_tif(fpath, data, nodata=None):
+    """A plain striped GeoTIFF source, optionally declaring ``nodata`` in its header."""
     h, w, c = data.shape
-    with rasterio.open(fpath, 'w', driver='GTiff', width=w, height=h, count=c, dtype=data.dtype.name) as dst:
+    with rasterio.open(fpath, 'w', driver='GTiff', width=w, height=h, count=c, dtype=data.dtype.name,
+                       nodata=nodata) as dst:
         dst.write(data.transpose(2, 0, 1))
     return fpath
 
