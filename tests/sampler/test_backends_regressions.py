@@ -84,7 +84,7 @@ def test_npy_backend_video_and_assets_without_channels(tmp_path):
     for img in dset.dataset['images']:
         for asset in img['auxiliary']:
             asset.pop('channels')
-    dset._build_index()
+    dset.rebuild_index()
     sampler = CocoSampler(dset, workdir=tmp_path, backend='npy')
     sample = sampler.load_sample({'vidid': 1, 'space_slice': (slice(0, 10), slice(0, 12))})
     assert sample['im'].shape == (2, 10, 12, 5)
