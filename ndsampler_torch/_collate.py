@@ -8,6 +8,8 @@ import torch
 
 from ndsampler import errors
 
+from ._shared_ring import pack_ring_tensor, ring_tensor, unpack_ring_tensor
+
 __all__ = ['collate', 'PER_SAMPLE_KEYS', 'Batch']
 
 #: keys whose length differs per sample: always kept as a list of tensors
@@ -31,7 +33,9 @@ class Batch(dict):
     ``im_dtype='native'``) is the other way round: copying it
     through the worker's pipe costs the main process several copies and page faults (about 80 ms
     per batch on the 2-core machines of ``benchmarks/bench_torch.py``), so :func:`collate` stacks it
-    straight into shared memory in a worker and it crosses as a handle (one round trip, no copy).
+    straight into a slot of the worker's ring of reused shared-memory buffers (see ``_shared_ring``):
+    it crosses as the slot's name, and unpickling copies it once into private memory and frees the
+    slot, so the tensor a user receives is never shared with, nor overwritten by, a later batch.
 
     Example
     -------
@@ -47,8 +51,11 @@ class Batch(dict):
 
 
 def _pack(value: Any) -> tuple[str, Any]:
-    """``('tensor', array)``, ``('list', [packed, ...])`` for a non-empty (nested) list of CPU tensors,
-    else ``('value', value)``."""
+    """``('ring', slot)`` for a tensor in a worker's shared-memory ring, ``('tensor', array)``,
+    ``('list', [packed, ...])`` for a non-empty (nested) list of CPU tensors, else ``('value', value)``."""
+    wire = pack_ring_tensor(value)
+    if wire is not None:
+        return 'ring', wire
     array = _as_array(value)
     if array is not None:
         return 'tensor', array
@@ -63,6 +70,8 @@ def _unpack(packed: tuple[str, Any]) -> Any:
     kind, data = packed
     if kind == 'tensor':
         return torch.from_numpy(data)
+    if kind == 'ring':
+        return unpack_ring_tensor(data)
     return [_unpack(p) for p in data] if kind == 'list' else data
 
 
@@ -122,12 +131,14 @@ def _collate_values(key: str, values: list[Any]) -> Any:
 
 def _stack(values: list[torch.Tensor]) -> torch.Tensor:
     """``torch.stack`` (mixed dtypes promote, as there); in a DataLoader worker a large result goes
-    to shared memory directly."""
+    to a free slot of the worker's shared-memory ring directly (fresh shared memory when all are in use)."""
     first = values[0]
     dtype = functools.reduce(torch.promote_types, {v.dtype for v in values})
     nbytes = first.numel() * dtype.itemsize * len(values)
     if nbytes < _SHARED_MIN_BYTES or first.device.type != 'cpu' or torch.utils.data.get_worker_info() is None:
         return torch.stack(values)
-    storage = torch.UntypedStorage._new_shared(nbytes)
-    out = torch.empty(0, dtype=dtype).set_(storage, 0, (len(values), *first.shape))
+    shape = (len(values), *first.shape)
+    out = ring_tensor(dtype, shape)
+    if out is None:
+        out = torch.empty(0, dtype=dtype).set_(torch.UntypedStorage._new_shared(nbytes), 0, shape)
     return torch.stack(values, out=out)

@@ -7,6 +7,7 @@ import torch
 
 from ndsampler import errors
 from ndsampler_torch import (PositivePlan, RandomHorizontalFlip, SamplerDataset, SyntheticSampler, collate)
+from ndsampler_torch import _shared_ring
 
 
 @pytest.fixture(scope='module')
@@ -178,11 +179,12 @@ def test_collate_in_a_worker_stacks_large_tensors_into_shared_memory(monkeypatch
     items = _large_batch_items()  # 6 MiB of images: over the shared-memory threshold
     assert not collate(items)['im'].is_shared()  # the main process: a plain stack
     monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: object())
+    monkeypatch.setattr(_shared_ring, '_RING', None)  # this test's own ring
     batch = collate(items)
     assert batch['im'].is_shared() and torch.equal(batch['im'], torch.stack([it['im'] for it in items]))
     assert not batch['boxes'][0].is_shared() and not batch['gid'].is_shared()
     wire = batch.__reduce__()[1][0]
-    assert wire['im'] == ('value', batch['im'])  # crosses as a shared-memory handle
+    assert wire['im'][0] == 'ring'  # crosses as a slot of the worker's shared-memory ring
     assert wire['gid'][0] == 'tensor' and wire['boxes'][0] == 'list'  # small ones inline, as arrays
 
 

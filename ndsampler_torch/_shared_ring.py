@@ -1,0 +1,174 @@
+"""Reusable shared-memory buffers for the large stacked tensors a DataLoader worker sends.
+
+Fresh shared memory is expensive where page faults are (virtual machines): filling a new 25 MB
+segment costs the worker 16-21 ms, and the main process maps it and faults its pages in again.
+Each worker process instead keeps a small ring of shared storages allocated once (a slot grows
+when a batch needs more) and a shared ``int32`` flag per slot (1: in use). :func:`collate` stacks a
+large tensor straight into a free slot (:func:`ring_tensor`), the pickled :class:`~._collate.Batch`
+names the slot (:func:`pack_ring_tensor`; the storage handle and the flags cross only the first
+time), and on receipt the main process copies the slot into a fresh private tensor and frees the
+slot (:func:`unpack_ring_tensor`). The main process keeps every slot it received mapped, so a
+reused slot costs no new mapping, and the tensor a user receives is ordinary private memory that
+a later batch can never overwrite.
+
+A worker never waits: when every slot is in use (the main process has not read the batches
+holding them yet) the ring adds one, up to :data:`RING_SLOTS`, and past that the tensor goes to
+fresh shared memory as before.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+import torch
+
+from ndsampler import errors
+
+__all__ = ['RING_SLOTS', 'ring_tensor', 'pack_ring_tensor', 'unpack_ring_tensor']
+
+#: the most slots a worker's ring holds (a batch in flight per slot)
+RING_SLOTS = 8
+
+
+class _Ring:
+    """One worker process's slots: shared storages, their flags and what the receiver already has."""
+
+    def __init__(self) -> None:
+        self.ring_id = os.urandom(8).hex()
+        self.pid = os.getpid()
+        self.flags = torch.zeros(RING_SLOTS, dtype=torch.int32).share_memory_()
+        self.in_use = self.flags.numpy()
+        self.storages: list[torch.UntypedStorage] = []
+        self.generations: list[int] = []
+        self.shipped: list[int] = []  # per slot, the generation whose storage was pickled (-1: none)
+        self.flags_shipped = False
+        self.slot_of_ptr: dict[int, int] = {}
+
+    def acquire(self, nbytes: int) -> torch.UntypedStorage | None:
+        """A free slot's storage of at least ``nbytes``, marked in use; None when all are taken."""
+        free = [slot for slot in range(len(self.storages)) if not self.in_use[slot]]
+        fitting = [slot for slot in free if self.storages[slot].nbytes() >= nbytes]
+        if fitting:
+            slot = fitting[0]
+        elif free:
+            slot = free[0]
+            self._allocate(slot, nbytes)
+        elif len(self.storages) < RING_SLOTS:
+            slot = len(self.storages)
+            self.storages.append(torch.UntypedStorage(0))
+            self.generations.append(-1)
+            self.shipped.append(-1)
+            self._allocate(slot, nbytes)
+        else:
+            return None
+        self.in_use[slot] = 1
+        return self.storages[slot]
+
+    def _allocate(self, slot: int, nbytes: int) -> None:
+        self.slot_of_ptr.pop(self.storages[slot].data_ptr(), None)
+        storage = torch.UntypedStorage._new_shared(nbytes)
+        self.storages[slot] = storage
+        self.generations[slot] += 1
+        self.slot_of_ptr[storage.data_ptr()] = slot
+
+
+_RING: _Ring | None = None
+
+
+def _worker_ring() -> _Ring:
+    """This process's ring, made on first use (a forked child makes its own)."""
+    global _RING
+    if _RING is None or _RING.pid != os.getpid():
+        _RING = _Ring()
+    return _RING
+
+
+def ring_tensor(dtype: torch.dtype, shape: tuple[int, ...]) -> torch.Tensor | None:
+    """An uninitialised contiguous tensor in a free slot of this worker's ring; None when all are in use."""
+    ring = _worker_ring()
+    storage = ring.acquire(torch.Size(shape).numel() * dtype.itemsize)
+    if storage is None:
+        return None
+    return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
+
+
+class _Wire(NamedTuple):
+    ring_id: str
+    pid: int
+    slot: int
+    generation: int
+    flags: torch.Tensor | None
+    storage: torch.UntypedStorage | None
+    dtype: torch.dtype
+    shape: tuple[int, ...]
+
+
+def pack_ring_tensor(value: Any) -> _Wire | None:
+    """What a tensor in a slot of this process's ring pickles as; None for any other value."""
+    ring = _RING
+    if (ring is None or ring.pid != os.getpid() or not isinstance(value, torch.Tensor)
+            or value.device.type != 'cpu' or value.storage_offset() != 0 or not value.is_contiguous()):
+        return None
+    slot = ring.slot_of_ptr.get(value.untyped_storage().data_ptr(), -1)
+    if slot < 0:
+        return None
+    generation = ring.generations[slot]
+    storage = None if ring.shipped[slot] == generation else ring.storages[slot]
+    ring.shipped[slot] = generation
+    flags = None if ring.flags_shipped else ring.flags
+    ring.flags_shipped = True
+    return _Wire(ring.ring_id, ring.pid, slot, generation, flags, storage, value.dtype, tuple(value.shape))
+
+
+class _Received(NamedTuple):
+    pid: int
+    in_use: Any  # numpy view of the worker's shared flags
+    flags: torch.Tensor
+    slots: dict[int, tuple[int, torch.UntypedStorage]]
+
+
+#: receiving side: every ring a worker sent from, by ring id, its storages kept mapped
+_RECEIVED: dict[str, _Received] = {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _register(wire: _Wire) -> _Received:
+    """Keep a new ring, dropping those of exited workers and any older ring of the same process."""
+    if wire.flags is None:
+        raise errors.NdsamplerError(
+            f'a batch names shared-memory ring {wire.ring_id} of worker {wire.pid}, which this process never '
+            f'received: ring batches must be unpickled in the process their worker sends to, in order')
+    for ring_id, received in list(_RECEIVED.items()):
+        if received.pid == wire.pid or not _alive(received.pid):
+            del _RECEIVED[ring_id]
+    received = _Received(wire.pid, wire.flags.numpy(), wire.flags, {})
+    _RECEIVED[wire.ring_id] = received
+    return received
+
+
+def unpack_ring_tensor(wire: _Wire) -> torch.Tensor:
+    """A private copy of the slot a worker sent, then the slot marked free for the worker to reuse."""
+    received = _RECEIVED.get(wire.ring_id) or _register(wire)
+    if wire.storage is not None:
+        received.slots[wire.slot] = (wire.generation, wire.storage)
+    generation, storage = received.slots.get(wire.slot, (None, None))
+    if generation != wire.generation:
+        raise errors.NdsamplerError(
+            f'slot {wire.slot} generation {wire.generation} of shared-memory ring {wire.ring_id} was never '
+            f'received (have generation {generation}): ring batches must be unpickled in order')
+    view = torch.empty(0, dtype=wire.dtype).set_(storage, 0, wire.shape)
+    try:  # numpy copies in this thread: torch's parallel copy leaves its pool spinning, CPU the workers need
+        out = torch.from_numpy(view.numpy().copy())
+    except TypeError:  # dtypes numpy lacks (bfloat16, ...)
+        out = view.clone()
+    received.in_use[wire.slot] = 0
+    return out
