@@ -88,3 +88,12 @@ def test_other_tensors_are_not_ring_tensors():
     assert _shared_ring.pack_ring_tensor(torch.zeros(3)) is None
     assert _shared_ring.pack_ring_tensor(torch.zeros(3).share_memory_()) is None
     assert _shared_ring.pack_ring_tensor('im') is None
+
+
+def test_persistent_workers_after_an_abandoned_epoch(reference):
+    loader = torch.utils.data.DataLoader(_Items(), batch_size=BATCH, collate_fn=collate, num_workers=2,
+                                         multiprocessing_context='fork', persistent_workers=True)
+    for _ in range(3):  # each epoch stopped early: the batches still in flight are drained on the next one
+        partial = [batch for _, batch in zip(range(2), loader)]
+        assert _same(partial, reference[:2])
+    assert _same(list(loader), reference)
