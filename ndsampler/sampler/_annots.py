@@ -71,7 +71,7 @@ class ImageBoxes:
     """
 
     __slots__ = ('rows', 'aids', 'cids', 'class_idxs', 'ltrb', 'proper', '_ids', '_order', '_top', '_reach',
-                 '_columns', '_views')
+                 '_columns', '_views', '_row_views')
 
     def __init__(self, table: dict[str, np.ndarray], rows: np.ndarray):
         self.rows = rows
@@ -87,22 +87,46 @@ class ImageBoxes:
         #: (4, N) rows x0, y0, x1, y1 in top-edge order, and memoryviews of them and of the order
         self._columns = np.ascontiguousarray(self.ltrb[self._order].T)
         self._views = tuple(memoryview(row) for row in self._columns) + (memoryview(self._order),)
+        #: memoryviews of the id and box columns in row order, read per hit by :meth:`take`
+        self._row_views = tuple(memoryview(col) for col in np.ascontiguousarray(self._ids.T)) + tuple(
+            memoryview(col) for col in np.ascontiguousarray(self.ltrb.T))
         #: the sorted top edges (bisected); None: every box is a candidate
         self._top = self._views[1] if finite else None
 
-    def visible(self, window, visible_thresh: float) -> np.ndarray:
-        """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
+    def _band(self, window, visible_thresh: float) -> tuple[int, int, bool]:
+        """``(lo, hi, scalar)``: the top-edge-sorted positions that can reach the window, and
+        whether the narrow-band Python test (:meth:`_scan`) answers the query."""
         wx0, wy0, wx1, wy1 = window
         if self._top is None:
             lo, hi = 0, len(self._order)
         else:  # a box reaching the window starts at most _reach above it and not below it
             lo, hi = bisect_left(self._top, wy0 - self._reach), bisect_right(self._top, wy1)
+        scalar = visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0 and hi - lo <= SCALAR_BAND
+        return lo, hi, scalar
+
+    def _scan(self, window, lo: int, hi: int) -> list[int]:
+        """Rows of the band ``[lo, hi)`` overlapping the window with positive area, ascending (proper boxes)."""
+        wx0, wy0, wx1, wy1 = window
+        x0, y0, x1, y1, order = self._views
+        hits = [order[i] for i in range(lo, hi) if x0[i] < wx1 and x1[i] > wx0 and y0[i] < wy1 and y1[i] > wy0]
+        hits.sort()
+        return hits
+
+    def visible(self, window, visible_thresh: float) -> np.ndarray:
+        """Rows whose visible fraction in the ``ltrb`` window is ``> visible_thresh`` (regions' rule)."""
+        lo, hi, scalar = self._band(window, visible_thresh)
+        if scalar:
+            return np.array(self._scan(window, lo, hi), dtype=np.int64)
+        return self._vector_visible(window, visible_thresh, lo, hi)
+
+    def visible_rows(self, window, visible_thresh: float) -> list[int] | np.ndarray:
+        """Like :meth:`visible`, as a list when the narrow-band Python test answered (no array built)."""
+        lo, hi, scalar = self._band(window, visible_thresh)
+        return self._scan(window, lo, hi) if scalar else self._vector_visible(window, visible_thresh, lo, hi)
+
+    def _vector_visible(self, window, visible_thresh: float, lo: int, hi: int) -> np.ndarray:
+        wx0, wy0, wx1, wy1 = window
         strict = visible_thresh == 0 and self.proper and wx1 > wx0 and wy1 > wy0
-        if strict and hi - lo <= SCALAR_BAND:
-            x0, y0, x1, y1, order = self._views
-            hits = [order[i] for i in range(lo, hi) if x0[i] < wx1 and x1[i] > wx0 and y0[i] < wy1 and y1[i] > wy0]
-            hits.sort()
-            return np.array(hits, dtype=np.int64)
         band = self._columns[:, lo:hi]
         x0, y0, x1, y1 = band
         if strict:
@@ -114,10 +138,28 @@ class ImageBoxes:
         local = self._order[lo:hi][hit]
         return np.sort(local) if len(local) > 1 else local
 
-    def take(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(aids, cids, class_idxs, ltrb)`` of the rows ``local`` (new arrays)."""
-        aids, cids, class_idxs = self._ids[local].T
-        return aids, cids, class_idxs, self.ltrb[local]
+    def take(self, local: list[int] | np.ndarray, tf: kwimage.Affine | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(aids, cids, class_idxs, ltrb)`` of the rows ``local`` (new arrays), boxes mapped by ``tf``.
+
+        A few rows under a scale + shift (every image sample) are gathered and mapped in
+        Python, where numpy's per-call cost would dominate; the numbers equal numpy's.
+        """
+        coeffs = (1.0, 1.0, 0.0, 0.0) if tf is None else _scale_shift_coeffs(tf)
+        if coeffs is None:
+            aids, cids, class_idxs = self._ids[local].T
+            return aids, cids, class_idxs, warp_box(self.ltrb[local], tf.matrix).data
+        a, e, c, f = coeffs
+        if len(local) > SCALAR_BAND:
+            aids, cids, class_idxs = self._ids[local].T
+            return aids, cids, class_idxs, self.ltrb[local] * (a, e, a, e) + (c, f, c, f)
+        rows = local.tolist() if isinstance(local, np.ndarray) else local
+        aid, cid, cidx, x0, y0, x1, y1 = self._row_views
+        ids = np.array([(aid[j], cid[j], cidx[j]) for j in rows], dtype=np.int64).reshape(-1, 3)
+        ltrb = np.array([(x0[j] * a + c, y0[j] * e + f, x1[j] * a + c, y1[j] * e + f) for j in rows],
+                        dtype=float).reshape(-1, 4)
+        aids, cids, class_idxs = ids.T
+        return aids, cids, class_idxs, ltrb
 
 
 class BoxLookup:
@@ -164,26 +206,25 @@ class BoxLookup:
         local = np.flatnonzero(np.isin(boxes.aids, np.fromiter(aids, dtype=np.int64)))
         return boxes, local[np.argsort(boxes.aids[local], kind='stable')]
 
-    def query(self, gid: int, window_ltrb, visible_thresh: float = 0.0) -> tuple[ImageBoxes, np.ndarray]:
+    def query(self, gid: int, window_ltrb, visible_thresh: float = 0.0) -> tuple[ImageBoxes, list[int] | np.ndarray]:
         """``(boxes, local_rows)``: the image's arrays and the rows visible more than ``visible_thresh``.
 
-        ``window_ltrb``: 4 numbers (a sequence or an array).
+        ``window_ltrb``: 4 numbers (a sequence or an array). The rows are ascending, a list
+        or an array (see :meth:`ImageBoxes.visible_rows`).
         """
         boxes = self.image(gid)
         if len(boxes.rows) < DENSE_IMAGE:
-            local = boxes.visible(window_ltrb, visible_thresh)
+            local = boxes.visible_rows(window_ltrb, visible_thresh)
         else:
             rows, _ = self.regions._query(gid, window_ltrb, visible_thresh)
             local = np.searchsorted(boxes.rows, rows)
         return boxes, local
 
 
-def _warp_ltrb(ltrb: np.ndarray, tf: kwimage.Affine) -> np.ndarray:
-    """Boxes mapped by an affine: a scale + shift done on the numbers, anything else by corners."""
+def _scale_shift_coeffs(tf: kwimage.Affine) -> tuple[float, float, float, float] | None:
+    """``(sx, sy, tx, ty)`` when ``tf`` is a positive scale + shift (boxes map by their numbers), else None."""
     (a, b, c), (d, e, f), _ = tf.matrix.tolist()
-    if b == 0 and d == 0 and a > 0 and e > 0:
-        return ltrb + (c, f, c, f) if a == 1 and e == 1 else ltrb * (a, e, a, e) + (c, f, c, f)
-    return warp_box(ltrb, tf.matrix).data
+    return (a, e, c, f) if b == 0 and d == 0 and a > 0 and e > 0 else None
 
 
 def _segmentation(sseg: Any, dims: tuple[int, int]):
@@ -260,13 +301,13 @@ def frame_detections(index: DatasetIndex, lookup: BoxLookup, gid: int | None, tf
             boxes, local = lookup.query(gid, window_img, visible_thresh)
         else:
             boxes, local = lookup.pick(gid, annot_ids)
-        aids, cids, class_idxs, ltrb = boxes.take(local)
+        aids, cids, class_idxs, ltrb = boxes.take(local, tf_img_to_rel)
     warp = tf_img_to_rel is not None and len(aids) > 0
     data: dict[str, Any] = {
         'aids': aids,
         'cids': cids,
         'class_idxs': class_idxs,
-        'boxes': kwimage.Boxes(_warp_ltrb(ltrb, tf_img_to_rel) if warp else ltrb, 'ltrb', canonical=True),
+        'boxes': kwimage.Boxes(ltrb, 'ltrb', canonical=True),
     }
     if 'segmentation' in kinds or 'mask' in kinds:
         ssegs = kwimage.PolygonList(_per_annot(index, gid, aids, 'segmentation', lambda ann: _segmentation(
