@@ -356,32 +356,33 @@ class CocoSampler(ub.NiceRepr):
 
     def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
         is_video = tr.get('vidid') is not None
-        frame_dets = []
         sl_y, sl_x = params['window']
         window = (sl_x.start, sl_y.start, sl_x.stop, sl_y.stop)
+        classes, kp_classes = self.classes, self.kp_classes
+        frame_dets = []
         for rel_idx, (gid, warp) in enumerate(zip(tr['frame_gids'], params['frame_warps'])):
             window_img = window
             if is_video and gid is not None and not is_identity(self._index.warp_img_to_vid(gid)):
                 window_img = warp_box(window, self._index.warp_img_to_vid(gid).inv()).data[0].tolist()
             frame_dets.append(frame_detections(
-                self._index, self._boxes, gid, warp, window_img, kinds, self.classes,
-                self.kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
-        if len(frame_dets) == 1:  # an image: its detections' arrays as they are (they belong to this sample)
-            data = frame_dets[0].data
-            aids, cids, ltrb = data['aids'], data['cids'], data['boxes'].data
-            rel_frame_index = np.zeros(len(aids), dtype=np.int64)
-        else:
+                self._index, self._boxes, gid, warp, window_img, kinds, classes,
+                kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
+        if is_video:
             aids = np.concatenate([d.data['aids'] for d in frame_dets])
             cids = np.concatenate([d.data['cids'] for d in frame_dets])
             ltrb = np.concatenate([d.boxes.data for d in frame_dets])
             rel_frame_index = np.repeat(np.arange(len(frame_dets)), [len(d) for d in frame_dets])
+        else:  # an image: its detections' arrays as they are (they belong to this sample)
+            data = frame_dets[0].data
+            aids, cids, ltrb = data['aids'], data['cids'], data['boxes'].data
+            rel_frame_index = np.zeros(len(aids), dtype=np.int64)
         annots = {'frame_dets': frame_dets, 'aids': aids, 'cids': cids, 'rel_frame_index': rel_frame_index,
                   'rel_boxes': kwimage.Boxes(ltrb, 'ltrb', canonical=True)}
         if 'segmentation' in kinds:
-            annots['rel_ssegs'] = _concat_lists(d.data['segmentations'] for d in frame_dets)
+            annots['rel_ssegs'] = _concat_lists(frame_dets, 'segmentations')
         if 'keypoints' in kinds:
-            annots['rel_kpts'] = _concat_lists(d.data['keypoints'] for d in frame_dets)
-            annots['rel_kpts'].meta['classes'] = self.kp_classes
+            annots['rel_kpts'] = _concat_lists(frame_dets, 'keypoints')
+            annots['rel_kpts'].meta['classes'] = kp_classes
         if 'mask' in kinds:
             masks = np.stack([render_class_mask(d, params['out_hw']) for d in frame_dets])
             annots['class_masks'] = masks if is_video else masks[0]
@@ -391,11 +392,12 @@ class CocoSampler(ub.NiceRepr):
         return annots
 
 
-def _concat_lists(lists: Iterable) -> Any:
-    lists = list(lists)
-    if len(lists) == 1:
-        return type(lists[0])(list(lists[0].data))
-    return type(lists[0])([item for items in lists for item in items.data])
+def _concat_lists(frame_dets: list[kwimage.Detections], key: str) -> Any:
+    """One new list object (PolygonList / PointsList) of the frames' ``key`` items, in frame order."""
+    first = frame_dets[0].data[key]
+    if len(frame_dets) == 1:
+        return type(first)(first.data.copy())
+    return type(first)([item for dets in frame_dets for item in dets.data[key].data])
 
 
 def _as_xarray(im: np.ndarray, channel_names: list[str], frame_gids: list | None):
