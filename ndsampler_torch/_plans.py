@@ -142,7 +142,19 @@ class Plan(abc.ABC):
                 f'seed={self.seed}, epoch={self.epoch})')
 
 
-class RandomWindowPlan(Plan):
+class _DrawnPlan(Plan):
+    """A plan of freshly drawn windows with a chosen length per epoch (default: one per image)."""
+
+    def __init__(self, source: Any, window_dims: WindowDims, length: int | None = None, seed: int = 0):
+        super().__init__(source, window_dims, seed)
+        self._require_images()
+        self.length = _check_length(length, self.regions.n_images)
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class RandomWindowPlan(_DrawnPlan):
     """Random windows (``regions.get_random``): the centre pixel is uniform over all pixels of all images.
 
     Parameters
@@ -161,14 +173,6 @@ class RandomWindowPlan(Plan):
     """
 
     kind = 'random'
-
-    def __init__(self, source: Any, window_dims: WindowDims, length: int | None = None, seed: int = 0):
-        super().__init__(source, window_dims, seed)
-        self._require_images()
-        self.length = _check_length(length, self.regions.n_images)
-
-    def __len__(self) -> int:
-        return self.length
 
     def draw(self, index: int, epoch: int) -> Target:
         rng = self._rng(index, epoch, _STREAM_RANDOM)
@@ -199,7 +203,7 @@ class PositivePlan(Plan):
         return _with_slices(self.regions.get_positive(index, rng, window_dims=self.window_dims, jitter=self.jitter))
 
 
-class NegativePlan(Plan):
+class NegativePlan(_DrawnPlan):
     """Random windows with no positive visible more than ``regions.neg_thresh``, drawn anew each epoch.
 
     Each draw is ``regions.get_negative(rng=...)``, which tries a bounded number of random windows
@@ -213,14 +217,6 @@ class NegativePlan(Plan):
     """
 
     kind = 'negative'
-
-    def __init__(self, source: Any, window_dims: WindowDims, length: int | None = None, seed: int = 0):
-        super().__init__(source, window_dims, seed)
-        self._require_images()
-        self.length = _check_length(length, self.regions.n_images)
-
-    def __len__(self) -> int:
-        return self.length
 
     def draw(self, index: int, epoch: int) -> Target:
         rng = self._rng(index, epoch, _STREAM_NEGATIVE)
