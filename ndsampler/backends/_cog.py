@@ -9,9 +9,8 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ndsampler.backends._base import Backend
-from ndsampler.backends._reader import open_gdal
 from ndsampler.errors import ImageReadError, InvalidOptionError
-from ndsampler.io import COG_COMPRESSIONS, COG_LEVEL_RANGES, gdal_env, is_remote, write_cog
+from ndsampler.io import COG_COMPRESSIONS, COG_LEVEL_RANGES, gdal_env, is_remote, open_raster, write_cog
 
 __all__ = ['CogBackend', 'AUTO_LEVELS']
 
@@ -103,7 +102,7 @@ class CogBackend(Backend):
 
     def _check(self, fpath: str, check: str) -> None:
         """Layout and size, then tiles decoded as ``check`` asks (see the class docstring)."""
-        with gdal_env(), open_gdal(fpath) as src:
+        with gdal_env(), open_raster(fpath) as src:
             layout = src.tags(ns='IMAGE_STRUCTURE').get('LAYOUT', '')
             if src.driver != 'GTiff' or layout.upper() != 'COG':
                 raise ImageReadError(f'{fpath} is not a COG (driver={src.driver}, layout={layout!r})')
@@ -111,7 +110,7 @@ class CogBackend(Backend):
             if check == 'deep':
                 _decode(src, fpath, whole=True)
                 for level in range(num_overviews):
-                    with open_gdal(fpath, overview_level=level) as ovr:
+                    with open_raster(fpath, overview_level=level) as ovr:
                         _decode(ovr, fpath, whole=True)
                 return
             remote = is_remote(fpath)
@@ -127,7 +126,7 @@ class CogBackend(Backend):
                 _decode(src, fpath, whole=False)
             if check == 'sample' and num_overviews:
                 # The smallest overview starts the image data.
-                with open_gdal(fpath, overview_level=num_overviews - 1) as ovr:
+                with open_raster(fpath, overview_level=num_overviews - 1) as ovr:
                     _decode(ovr, fpath, whole=True)
 
 

@@ -1,38 +1,14 @@
 """Reading sources and cache files (local or remote) through ``ndsampler.delayed.readers``."""
 from __future__ import annotations
 
-import os
-import warnings
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
-import rasterio
-import rasterio.io
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ndsampler._typing import PathLike, Slices
 from ndsampler.delayed.readers import Header, get_reader
-from ndsampler.errors import ImageReadError, SourceNotFoundError
-from ndsampler.io.remote import gdal_path, is_remote
 
-__all__ = ['Header', 'read_header', 'read_window', 'read_source', 'open_gdal']
-
-
-def open_gdal(fpath: str, **kwargs: Any) -> rasterio.io.DatasetReader:
-    """Open a raster with rasterio (``http(s)://`` via ``/vsicurl/``), raising ndsampler errors.
-
-    For checks that need GDAL metadata the reader pool does not expose; remote
-    paths need :func:`ndsampler.io.gdal_env` around the call. ``kwargs`` go to
-    ``rasterio.open`` (e.g. ``overview_level``).
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', NotGeoreferencedWarning)
-            return rasterio.open(gdal_path(fpath), **kwargs)
-    except RasterioIOError as ex:
-        if not is_remote(fpath) and not os.path.exists(fpath):
-            raise SourceNotFoundError(f'no such file: {fpath}') from None
-        raise ImageReadError(f'cannot open {fpath} as a raster: {ex}') from ex
+__all__ = ['Header', 'read_header', 'read_window', 'read_source']
 
 
 def read_header(fpath: PathLike) -> Header:

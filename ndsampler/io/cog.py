@@ -12,8 +12,9 @@ import rasterio.windows
 from rasterio.errors import NotGeoreferencedWarning
 
 from ndsampler._typing import PathLike
-from ndsampler.errors import ImageReadError, InvalidOptionError, SourceNotFoundError
+from ndsampler.errors import InvalidOptionError
 from ndsampler.io.atomic import atomic_write
+from ndsampler.io.remote import open_raster
 
 __all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'LOSSLESS_COMPRESSIONS', 'COG_LEVEL_RANGES']
 
@@ -173,16 +174,8 @@ def is_cog(fpath: PathLike) -> bool:
     GDAL reports ``LAYOUT=COG`` for files whose header, IFDs and overviews come
     before the image data, as the COG driver writes them.
     """
-    fpath = Path(fpath) if '://' not in str(fpath) and not str(fpath).startswith('/vsi') else fpath
-    if isinstance(fpath, Path) and not fpath.exists():
-        raise SourceNotFoundError(f'no such file: {fpath}')
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', NotGeoreferencedWarning)
-            with rasterio.open(fpath) as src:
-                if src.driver != 'GTiff':
-                    return False
-                layout = src.tags(ns='IMAGE_STRUCTURE').get('LAYOUT', '')
-                return layout.upper() == 'COG' and src.profile.get('tiled', False)
-    except rasterio.errors.RasterioIOError as ex:
-        raise ImageReadError(f'cannot open {fpath} as a raster: {ex}') from ex
+    with open_raster(fpath) as src:
+        if src.driver != 'GTiff':
+            return False
+        layout = src.tags(ns='IMAGE_STRUCTURE').get('LAYOUT', '')
+        return layout.upper() == 'COG' and src.profile.get('tiled', False)

@@ -1,4 +1,4 @@
-"""Remote rasters: recognising URLs and GDAL virtual paths, and the GDAL settings to read them.
+"""Opening rasters: recognising URLs and GDAL virtual paths, the GDAL settings to read them, one opener.
 
 Lives at the bottom layer because both the delayed readers (which open remote
 COGs) and the cache backends (which validate remote cache files) need it.
@@ -6,12 +6,17 @@ COGs) and the cache backends (which validate remote cache files) need it.
 from __future__ import annotations
 
 import os
+import warnings
+from typing import Any
 
 import rasterio
+import rasterio.io
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ndsampler._typing import PathLike
+from ndsampler.errors import ImageReadError, SourceNotFoundError
 
-__all__ = ['GDAL_REMOTE_OPTIONS', 'is_remote', 'gdal_path', 'gdal_env']
+__all__ = ['GDAL_REMOTE_OPTIONS', 'is_remote', 'gdal_path', 'gdal_env', 'open_raster']
 
 #: GDAL settings for reading COGs over HTTP range requests (no directory
 #: listing probes, only the extensions we read, a block cache for remote tiles).
@@ -54,3 +59,27 @@ def gdal_path(fpath: PathLike) -> str:
 def gdal_env() -> rasterio.Env:
     """A ``rasterio.Env`` with :data:`GDAL_REMOTE_OPTIONS` (harmless for local files)."""
     return rasterio.Env(**GDAL_REMOTE_OPTIONS)
+
+
+def open_raster(fpath: PathLike, **kwargs: Any) -> rasterio.io.DatasetReader:
+    """Open a raster with rasterio (``http(s)://`` via ``/vsicurl/``), raising ndsampler errors.
+
+    Un-georeferenced images are normal here, so rasterio's warning about them is
+    silenced. Remote paths need :func:`gdal_env` around the call. ``kwargs`` go
+    to ``rasterio.open`` (e.g. ``overview_level``).
+
+    Raises
+    ------
+    SourceNotFoundError
+        A local path that does not exist.
+    ImageReadError
+        Anything GDAL cannot open as a raster.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            return rasterio.open(gdal_path(fpath), **kwargs)
+    except RasterioIOError as ex:
+        if not is_remote(fpath) and not os.path.exists(fpath):
+            raise SourceNotFoundError(f'no such file: {fpath}') from None
+        raise ImageReadError(f'cannot open {fpath} as a raster: {ex}') from ex

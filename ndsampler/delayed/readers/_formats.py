@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Callable
 
 import cv2
 import numpy as np
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ndsampler.delayed.readers._base import Header, Reader
 from ndsampler.errors import ImageReadError
-from ndsampler.io.remote import gdal_env, gdal_path, is_remote
+from ndsampler.io.remote import gdal_env, is_remote, open_raster
 
 __all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for']
 
@@ -93,16 +92,11 @@ class RasterioReader(Reader):
         handle = self._handles.get(overview)
         if handle is None:
             kw = {} if overview == 0 else {'overview_level': overview - 1}
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter('ignore', NotGeoreferencedWarning)
-                    if self._remote:
-                        with gdal_env():
-                            handle = rasterio.open(gdal_path(self.fpath), **kw)
-                    else:
-                        handle = rasterio.open(self.fpath, **kw)
-            except RasterioIOError as ex:
-                raise ImageReadError(f'cannot open {self.fpath} as a raster: {ex}') from ex
+            if self._remote:
+                with gdal_env():
+                    handle = open_raster(self.fpath, **kw)
+            else:
+                handle = open_raster(self.fpath, **kw)
             self._handles[overview] = handle
         return handle
 
