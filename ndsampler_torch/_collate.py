@@ -16,8 +16,8 @@ __all__ = ['collate', 'PER_SAMPLE_KEYS', 'Batch']
 PER_SAMPLE_KEYS = frozenset({'boxes', 'labels', 'aids'})
 
 
-#: stacked tensors at least this large are built in shared memory inside a DataLoader worker
-_SHARED_MIN_BYTES = 4 * 2 ** 20
+#: stacked tensors at least this large are built in the worker's shared-memory ring (in a DataLoader worker)
+_SHARED_MIN_BYTES = 2 ** 18
 
 
 class Batch(dict):
@@ -25,17 +25,18 @@ class Batch(dict):
 
     A DataLoader worker pickles every tensor of a batch into a fresh shared-memory segment, and
     the main process fetches each segment's handle with a socket round trip answered by a thread of
-    the worker (which waits for the worker's GIL). A batch holds a dozen small and mid-sized tensors
-    (mask, per-sample boxes, labels, ids, ...), and those segments and round trips cost more than
-    their bytes: a ``Batch`` pickles such CPU tensors as plain arrays inside the one message a
-    worker sends, and unpickling gives the same dict of tensors. A large stacked tensor (the
-    images of a batch, 25 MB for 32 float 256² RGB windows, 6 MB as uint8 with ``SamplerDataset``'s
-    ``im_dtype='native'``) is the other way round: copying it
-    through the worker's pipe costs the main process several copies and page faults (about 80 ms
-    per batch on the 2-core machines of ``benchmarks/bench_torch.py``), so :func:`collate` stacks it
-    straight into a slot of the worker's ring of reused shared-memory buffers (see ``_shared_ring``):
-    it crosses as the slot's name, and unpickling copies it once into private memory and frees the
-    slot, so the tensor a user receives is never shared with, nor overwritten by, a later batch.
+    the worker (which waits for the worker's GIL). A batch holds a dozen small tensors (per-sample
+    boxes, labels, ids, affines, ...), and those segments and round trips cost more than their
+    bytes: a ``Batch`` pickles such CPU tensors as plain arrays inside the one message a worker
+    sends, and unpickling gives the same dict of tensors. A large stacked tensor (at least
+    256 KiB: the images of a batch, 25 MB for 32 float 256² RGB windows, 6 MB as uint8 with
+    ``SamplerDataset``'s ``im_dtype='native'``; a batch of class masks) is the other way round:
+    copying it through the worker's pipe costs the main process several copies and page faults
+    (about 80 ms per 25 MB batch on the 2-core machines of ``benchmarks/bench_torch.py``), so
+    :func:`collate` stacks it straight into a slot of the worker's ring of reused shared-memory
+    buffers (see ``_shared_ring``): it crosses as the slot's name, and unpickling gives a tensor
+    on the slot's memory, leased: the worker reuses the slot only once that tensor (and every
+    view or array of it) is gone, so a batch a user keeps is never overwritten by a later one.
 
     Example
     -------

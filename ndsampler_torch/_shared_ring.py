@@ -6,18 +6,22 @@ Each worker process instead keeps a small ring of shared storages allocated once
 when a batch needs more) and a shared ``int32`` flag per slot (1: in use). :func:`collate` stacks a
 large tensor straight into a free slot (:func:`ring_tensor`), the pickled :class:`~._collate.Batch`
 names the slot (:func:`pack_ring_tensor`; the storage handle and the flags cross only the first
-time), and on receipt the main process copies the slot into a fresh private tensor and frees the
-slot (:func:`unpack_ring_tensor`). The main process keeps every slot it received mapped, so a
-reused slot costs no new mapping, and the tensor a user receives is ordinary private memory that
-a later batch can never overwrite.
+time), and on receipt the main process hands out the slot itself, leased
+(:func:`unpack_ring_tensor`): the tensor views the slot's memory, and the slot is marked free for
+the worker only when that memory is released, i.e. when the last tensor, view or numpy array
+sharing it is gone (a training step that drops its batch releases it; ``pin_memory`` copies and
+releases it at once). No byte is copied in the main process, and a batch a user holds is never
+overwritten: its slot stays in use as long as anything refers to it. The main process keeps every
+slot it received mapped, so a reused slot costs no new mapping.
 
 A worker never waits: when every slot is in use (the main process has not read the batches
-holding them yet) the ring adds one, up to :data:`RING_SLOTS`, and past that the tensor goes to
-fresh shared memory as before.
+holding them yet, or the user keeps them) the ring adds one, up to :data:`RING_SLOTS`, and past
+that the tensor goes to fresh shared memory, as torch sends any tensor.
 """
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any, NamedTuple
 
 import torch
@@ -156,7 +160,7 @@ def _register(wire: _Wire) -> _Received:
 
 
 def unpack_ring_tensor(wire: _Wire) -> torch.Tensor:
-    """A private copy of the slot a worker sent, then the slot marked free for the worker to reuse."""
+    """The slot a worker sent, as a tensor leasing it: the slot is freed when the tensor's memory is."""
     received = _RECEIVED.get(wire.ring_id) or _register(wire)
     if wire.storage is not None:
         received.slots[wire.slot] = (wire.generation, wire.storage)
@@ -166,9 +170,16 @@ def unpack_ring_tensor(wire: _Wire) -> torch.Tensor:
             f'slot {wire.slot} generation {wire.generation} of shared-memory ring {wire.ring_id} was never '
             f'received (have generation {generation}): ring batches must be unpickled in order')
     view = torch.empty(0, dtype=wire.dtype).set_(storage, 0, wire.shape)
-    try:  # numpy copies in this thread: torch's parallel copy leaves its pool spinning, CPU the workers need
-        out = torch.from_numpy(view.numpy().copy())
-    except TypeError:  # dtypes numpy lacks (bfloat16, ...)
+    try:
+        lease = view.numpy()  # this lease's own array object: the tensor below holds it as its memory
+    except TypeError:  # dtypes numpy lacks (bfloat16, ...): a private copy, the slot free at once
         out = view.clone()
-    received.in_use[wire.slot] = 0
-    return out
+        received.in_use[wire.slot] = 0
+        return out
+    weakref.finalize(lease, _release, received.in_use, wire.slot)
+    return torch.from_numpy(lease)
+
+
+def _release(in_use: Any, slot: int) -> None:
+    """Mark a slot free for its worker (the last reference to a leased tensor's memory is gone)."""
+    in_use[slot] = 0

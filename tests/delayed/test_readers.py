@@ -224,3 +224,21 @@ def test_forget_closes_the_reader_and_drops_the_mark(tmp_path, image, monkeypatc
     assert stat_calls == [str(fpath)]  # the mark is gone: stat-ed on every get again
     pool.forget(tmp_path / 'never-opened.npy')  # nothing pooled, no file: a no-op
     assert len(pool) == 1
+
+
+@pytest.mark.parametrize('keep_marks', [False, True])
+def test_clear_closes_every_reader(tmp_path, image, monkeypatch, keep_marks):
+    fpaths = [tmp_path / f'{k}.npy' for k in range(2)]
+    pool = ReaderPool()
+    for fpath in fpaths:
+        np.save(fpath, image)
+        pool.mark_immutable(fpath)
+    readers = [pool.get(fpath) for fpath in fpaths]
+    for reader in readers:
+        reader.read()
+    pool.clear(keep_marks=keep_marks)
+    assert len(pool) == 0 and all(reader._data is None for reader in readers)
+    assert pool.get(fpaths[0]) is not readers[0]
+    stat_calls = spy_on_stat(monkeypatch)
+    pool.get(fpaths[0])
+    assert stat_calls == ([] if keep_marks else [str(fpaths[0])])

@@ -167,7 +167,7 @@ def test_batch_pickles_tensors_inline_and_keeps_them(sampler):
             assert all(torch.equal(a, b) and a.dtype == b.dtype for a, b in zip(clone[key], value))
         else:
             assert clone[key] == value
-    clone['im'] += 1  # writable, and not shared with the sender
+    clone['im'] += 1  # writable, and not shared with the sender (an in-process batch pickles inline)
     assert not torch.equal(clone['im'], batch['im'])
 
 

@@ -42,7 +42,7 @@ def test_native_batches_equal_float32_batches(sampler, monkeypatch, workers, sha
     flipped = 0
     for fb, nb in zip(floats, natives):
         assert nb['im'].dtype == torch.uint8 and nb['im'].shape == fb['im'].shape == (4, 3, 64, 64)
-        assert nb['im'].is_contiguous() and not nb['im'].is_shared() and not fb['im'].is_shared()  # private on receipt
+        assert nb['im'].is_contiguous() and not nb['im'].is_shared() and not fb['im'].is_shared()  # ring slots
         assert torch.equal(fb['im'], nb['im'].float())
         assert torch.equal(fb['mask'], nb['mask']) and fb['index'].tolist() == nb['index'].tolist()
         assert all(torch.equal(a, b) for a, b in zip(fb['boxes'], nb['boxes']))

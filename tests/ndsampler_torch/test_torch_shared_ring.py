@@ -1,4 +1,7 @@
-"""Worker batches through the per-worker shared-memory ring: the same data as in process, private on receipt."""
+"""Worker batches through the per-worker shared-memory ring: the same data as in process, slots leased until released."""
+import gc
+
+import numpy as np
 import pytest
 import torch
 
@@ -41,7 +44,6 @@ def reference():
 def test_two_workers_match_in_process(reference, context, persistent):
     got = _batches(2, context, persistent, n_epochs=2)
     assert _same(got, reference + reference)
-    assert not any(batch['im'].is_shared() for batch in got)
 
 
 def test_held_batches_never_change(reference):
@@ -57,31 +59,75 @@ def test_rings_of_exited_workers_are_dropped():
     assert len(_shared_ring._RECEIVED) == 2  # the last loader's two workers
 
 
-def test_slot_reused_after_receipt_and_full_ring_falls_back(monkeypatch):
+def _send(tensor):
+    """What the main process receives for a ring tensor of this process (same process: no pickling)."""
+    return _shared_ring.unpack_ring_tensor(_shared_ring.pack_ring_tensor(tensor))
+
+
+def test_received_tensor_leases_its_slot_until_released(monkeypatch):
     monkeypatch.setattr(_shared_ring, '_RING', None)  # this test's own ring
     first = _shared_ring.ring_tensor(torch.float32, (4, 4))
     first.fill_(1)
     wire = _shared_ring.pack_ring_tensor(first)
     assert wire.storage is not None and wire.flags is not None
     out = _shared_ring.unpack_ring_tensor(wire)
-    assert torch.equal(out, torch.ones(4, 4)) and out.data_ptr() != first.data_ptr()
+    assert torch.equal(out, torch.ones(4, 4)) and out.data_ptr() == first.data_ptr()  # no copy
+    ring = _shared_ring._RING
+    assert ring.in_use[0] == 1
+    other = _shared_ring.ring_tensor(torch.float32, (4, 4))
+    assert other.data_ptr() != first.data_ptr()  # the leased slot is not handed out again
+    _send(other)
+    view, array = out[1:], out.numpy()
+    del out
+    gc.collect()
+    assert ring.in_use[0] == 1  # a view and a numpy array still hold it
+    del view
+    gc.collect()
+    assert ring.in_use[0] == 1
+    np.testing.assert_array_equal(array, np.ones((4, 4)))
+    del array
+    assert ring.in_use[0] == 0 and ring.in_use[1] == 0  # released (the second, unused, at once)
     again = _shared_ring.ring_tensor(torch.float32, (4, 4))
     assert again.data_ptr() == first.data_ptr()
     wire = _shared_ring.pack_ring_tensor(again)
     assert wire.storage is None and wire.flags is None  # the receiver already has both
     again.fill_(2)
     assert torch.equal(_shared_ring.unpack_ring_tensor(wire), torch.full((4, 4), 2.0))
-    assert torch.equal(out, torch.ones(4, 4))
+
+
+def test_full_ring_falls_back_and_a_slot_grows(monkeypatch):
+    monkeypatch.setattr(_shared_ring, '_RING', None)  # this test's own ring
     held = [_shared_ring.ring_tensor(torch.float32, (4, 4)) for _ in range(_shared_ring.RING_SLOTS)]
     assert all(t is not None for t in held)
-    assert _shared_ring.ring_tensor(torch.float32, (4, 4)) is None
-    for t in held:
-        _shared_ring.unpack_ring_tensor(_shared_ring.pack_ring_tensor(t))
-    bigger = _shared_ring.ring_tensor(torch.float32, (64, 64))  # no slot fits: one grows
+    assert _shared_ring.ring_tensor(torch.float32, (4, 4)) is None  # all in use: the caller falls back
+    received = [_send(t) for t in held]
+    assert _shared_ring.ring_tensor(torch.float32, (4, 4)) is None  # all leased by the receiver
+    del received
+    bigger = _shared_ring.ring_tensor(torch.float32, (64, 64))  # free again, but none fits: one grows
     wire = _shared_ring.pack_ring_tensor(bigger)
     assert wire.storage is not None and wire.generation == 1
     bigger.fill_(3)
     assert torch.equal(_shared_ring.unpack_ring_tensor(wire), torch.full((64, 64), 3.0))
+
+
+def test_dtype_without_numpy_is_copied_and_freed_at_once(monkeypatch):
+    monkeypatch.setattr(_shared_ring, '_RING', None)  # this test's own ring
+    tensor = _shared_ring.ring_tensor(torch.bfloat16, (8,))
+    tensor.fill_(1.5)
+    out = _send(tensor)
+    assert out.dtype == torch.bfloat16 and torch.equal(out, torch.full((8,), 1.5, dtype=torch.bfloat16))
+    assert out.data_ptr() != tensor.data_ptr() and _shared_ring._RING.in_use[0] == 0
+
+
+def test_released_batches_let_workers_reuse_their_slots():
+    """Batches dropped as they are consumed: each worker cycles through a few slots, never falls back."""
+    loader = torch.utils.data.DataLoader(_Items(), batch_size=BATCH, collate_fn=collate, num_workers=2,
+                                         multiprocessing_context='fork')
+    pointers = set()
+    for batch in loader:
+        pointers.add(batch['im'].data_ptr())
+        assert not batch['im'].is_shared()  # a ring slot, not a fresh torch shared-memory segment
+    assert len(pointers) < 12 - 2  # 12 batches, fewer distinct buffers
 
 
 def test_other_tensors_are_not_ring_tensors():

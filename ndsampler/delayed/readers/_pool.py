@@ -144,13 +144,18 @@ class ReaderPool:
                 _, (_, reader) = self._entries.popitem(last=False)
                 total -= reader.nbytes
 
-    def clear(self) -> None:
-        """Close and forget every reader and every :meth:`mark_immutable` mark."""
+    def clear(self, keep_marks: bool = False) -> None:
+        """Close and forget every reader and, unless ``keep_marks``, every :meth:`mark_immutable` mark.
+
+        With ``keep_marks`` this process is left as a fresh DataLoader worker starts: no handle
+        open, no decoded block cached, the immutable cache files still not stat-ed per read.
+        """
         with self._lock:
             for _, reader in self._entries.values():
                 reader.close()
             self._entries.clear()
-            self._immutable.clear()
+            if not keep_marks:
+                self._immutable.clear()
 
     def _forget(self) -> None:
         # After fork the parent's handles are not ours to close; just drop them
