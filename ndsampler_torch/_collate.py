@@ -28,7 +28,8 @@ class Batch(dict):
     the worker (which waits for the worker's GIL). A batch holds a dozen small tensors (per-sample
     boxes, labels, ids, affines, ...), and those segments and round trips cost more than their
     bytes: a ``Batch`` pickles such CPU tensors as plain arrays inside the one message a worker
-    sends, and unpickling gives the same dict of tensors. A large stacked tensor (at least
+    sends (a per-sample list as one array and its lengths), and unpickling gives the same dict of
+    tensors. A large stacked tensor (at least
     256 KiB: the images of a batch, 25 MB for 32 float 256² RGB windows, 6 MB as uint8 with
     ``SamplerDataset``'s ``im_dtype='native'``; a batch of class masks) is the other way round:
     copying it through the worker's pipe costs the main process several copies and page faults
@@ -52,19 +53,43 @@ class Batch(dict):
 
 
 def _pack(value: Any) -> tuple[str, Any]:
-    """``('ring', slot)`` for a tensor in a worker's shared-memory ring, ``('tensor', array)``,
-    ``('list', [packed, ...])`` for a non-empty (nested) list of CPU tensors, else ``('value', value)``."""
+    """How one batch value crosses a process boundary.
+
+    ``('ring', slot)`` for a tensor in a worker's shared-memory ring; ``('tensor', array)`` for
+    a plain CPU tensor; ``('split', (array, lengths))`` for a list of such tensors that differ only
+    in their first dimension (per-sample boxes, labels, ids: one array instead of one per
+    sample); ``('list', [packed, ...])`` for any other non-empty (nested) list of CPU tensors;
+    else ``('value', value)``.
+    """
     wire = pack_ring_tensor(value)
     if wire is not None:
         return 'ring', wire
     array = _as_array(value)
     if array is not None:
         return 'tensor', array
-    if isinstance(value, list) and value:
+    if isinstance(value, list) and value and isinstance(value[0], (torch.Tensor, list)):
+        split = _pack_split(value)
+        if split is not None:
+            return 'split', split
         packed = [_pack(v) for v in value]
         if all(kind != 'value' for kind, _ in packed):
             return 'list', packed
     return 'value', value
+
+
+def _pack_split(values: list[Any]) -> tuple[Any, list[int]] | None:
+    """``(array, lengths)`` for plain CPU tensors of one dtype whose shapes differ only in dim 0, else None."""
+    if not isinstance(values[0], torch.Tensor) or values[0].dim() == 0:
+        return None
+    try:
+        joined = torch.cat(values)
+    except (TypeError, RuntimeError):  # not all tensors, other trailing shapes or devices
+        return None
+    dtype = joined.dtype
+    if any(v.dtype != dtype for v in values):
+        return None
+    array = _as_array(joined)
+    return None if array is None else (array, [len(v) for v in values])
 
 
 def _unpack(packed: tuple[str, Any]) -> Any:
@@ -73,13 +98,29 @@ def _unpack(packed: tuple[str, Any]) -> Any:
         return torch.from_numpy(data)
     if kind == 'ring':
         return unpack_ring_tensor(data)
+    if kind == 'split':
+        array, lengths = data
+        return list(torch.from_numpy(array).split(lengths))
     return [_unpack(p) for p in data] if kind == 'list' else data
 
 
+#: a shared-memory tensor at least this large keeps torch's own (shared-memory) pickling
+_INLINE_MAX_SHARED = 2 ** 16
+
+
+def _is_large_shared(value: torch.Tensor) -> bool:
+    """True for a tensor in (torch) shared memory too large to copy into the message."""
+    return value.numel() * value.element_size() >= _INLINE_MAX_SHARED and value.is_shared()
+
+
 def _as_array(value: Any) -> Any:
-    """The numpy array sharing the memory of a plain CPU tensor; None for anything else."""
+    """The numpy array sharing the memory of a plain CPU tensor; None for anything else.
+
+    A large tensor already in torch shared memory (a fallback when a worker's ring is full) is
+    "anything else": torch sends its handle, not its bytes.
+    """
     if (not isinstance(value, torch.Tensor) or value.device.type != 'cpu' or value.requires_grad
-            or value.is_shared()):
+            or _is_large_shared(value)):
         return None
     try:
         return value.numpy()

@@ -7,7 +7,8 @@ import torch
 
 from ndsampler import errors
 from ndsampler_torch import (PositivePlan, RandomHorizontalFlip, SamplerDataset, SyntheticSampler, collate)
-from ndsampler_torch import _shared_ring
+from ndsampler_torch import _collate, _shared_ring
+from ndsampler_torch._collate import Batch
 
 
 @pytest.fixture(scope='module')
@@ -185,7 +186,7 @@ def test_collate_in_a_worker_stacks_large_tensors_into_shared_memory(monkeypatch
     assert not batch['boxes'][0].is_shared() and not batch['gid'].is_shared()
     wire = batch.__reduce__()[1][0]
     assert wire['im'][0] == 'ring'  # crosses as a slot of the worker's shared-memory ring
-    assert wire['gid'][0] == 'tensor' and wire['boxes'][0] == 'list'  # small ones inline, as arrays
+    assert wire['gid'][0] == 'tensor' and wire['boxes'][0] == 'split'  # small ones inline: per-sample boxes as one array
 
 
 def _index_batches(num_workers):
@@ -199,3 +200,28 @@ def test_large_batches_from_workers_equal_the_main_process():
     got, ref = _index_batches(2), _index_batches(0)
     assert [g[0] for g in got] == [r[0] for r in ref] == [list(range(8)), list(range(8, 16))]
     assert all(torch.equal(g[1], r[1]) and g[2] == r[2] for g, r in zip(got, ref))
+
+
+@pytest.mark.parametrize('values,kind', [
+    ([torch.zeros(0, 4), torch.ones(2, 4)], 'split'),  # per-sample rows: one array
+    ([torch.zeros(1, 4), torch.ones(2, 4, dtype=torch.float64)], 'list'),  # dtypes differ
+    ([torch.zeros(1, 4), torch.ones(2, 3)], 'list'),  # trailing shapes differ
+    ([torch.zeros(3), torch.ones(3, 1)], 'list'),  # dimensions differ
+    ([torch.zeros(2, dtype=torch.bfloat16)] * 2, 'value'),  # no numpy dtype: torch pickles them
+    ([torch.zeros(2, requires_grad=True)], 'value'),
+    ([[torch.zeros(3, 2, 2)], [torch.ones(1, 4, 4), torch.ones(2, 2, 2)]], 'list'),  # jagged native parts
+    (['positive', 'negative'], 'value'),
+])
+def test_lists_of_tensors_cross_as_one_array_when_they_can(values, kind):
+    packed = _collate._pack(values)
+    assert packed[0] == kind
+    clone = pickle.loads(pickle.dumps(Batch(x=values)))['x']
+
+    def same(a, b):
+        if isinstance(a, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if isinstance(a, torch.Tensor):
+            return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.detach(), b.detach())
+        return a == b
+
+    assert same(clone, values)
