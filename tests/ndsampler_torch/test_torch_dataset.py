@@ -7,7 +7,7 @@ import torch
 
 from ndsampler import errors
 from ndsampler_torch import (PositivePlan, RandomHorizontalFlip, SamplerDataset, SyntheticSampler, collate)
-from ndsampler_torch import _collate, _shared_ring
+from ndsampler_torch import _shared_ring
 from ndsampler_torch._collate import Batch
 
 
@@ -213,7 +213,7 @@ def test_large_batches_from_workers_equal_the_main_process():
     (['positive', 'negative'], 'value'),
 ])
 def test_lists_of_tensors_cross_as_one_array_when_they_can(values, kind):
-    packed = _collate._pack(values)
+    packed = Batch(x=values).__reduce__()[1][0]['x']
     assert packed[0] == kind
     clone = pickle.loads(pickle.dumps(Batch(x=values)))['x']
 
@@ -225,3 +225,4 @@ def test_lists_of_tensors_cross_as_one_array_when_they_can(values, kind):
         return a == b
 
     assert same(clone, values)
+
