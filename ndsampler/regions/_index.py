@@ -217,8 +217,8 @@ class BoxIndex:
         """Row of one image id (KeyError for unknown ids)."""
         return self._slot_of[gid]
 
-    def candidates(self, slot: int, window: Sequence[float]) -> np.ndarray:
-        """Sorted box rows whose cells meet the window (a superset of the overlaps)."""
+    def _cell_runs(self, slot: int, window: Sequence[float]) -> list[np.ndarray]:
+        """The CSR runs of box rows in the cells under the window, plus the image's large boxes (rows may repeat)."""
         x0, y0, x1, y1 = (float(v) for v in window)
         cell = float(self.cell[slot])
         ncx = int(self.ncx[slot])
@@ -234,8 +234,30 @@ class BoxIndex:
         lo, hi = self.large_start[slot], self.large_start[slot + 1]
         if hi > lo:
             parts.append(self.large_items[lo:hi])
+        return parts
+
+    def candidates(self, slot: int, window: Sequence[float]) -> np.ndarray:
+        """Sorted box rows whose cells meet the window (a superset of the overlaps)."""
+        parts = self._cell_runs(slot, window)
         rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return np.unique(rows)
+
+    def candidate_pairs(self, slots: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For many windows at once: ``(owner, row)`` pairs, ``owner`` indexing ``windows``.
+
+        Every box row whose cells meet window ``k`` appears with owner ``k`` at least once
+        (possibly more: a box in several cells under the window); ``windows`` is ``(M, 4)``
+        ``ltrb`` in the images of ``slots`` (M,).
+        """
+        owners, runs = [], []
+        for k, (slot, window) in enumerate(zip(np.asarray(slots).tolist(), np.asarray(windows).tolist())):
+            for run in self._cell_runs(slot, window):
+                if len(run):
+                    runs.append(run)
+                    owners.append(np.full(len(run), k, dtype=np.int64))
+        if not runs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(owners), np.concatenate(runs).astype(np.int64, copy=False)
 
     def query(self, gid: int, window: Sequence[float], thresh: float = 0.0):
         """Boxes of image ``gid`` whose visible fraction in ``window`` is ``> thresh``.

@@ -14,7 +14,7 @@ import numpy as np
 from ndsampler._typing import Target
 from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
-from ndsampler.regions._index import BoxIndex, union_coverage
+from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
 from ndsampler.regions._rng import ensure_generator
 
 __all__ = ['CocoRegions']
@@ -395,21 +395,46 @@ class CocoRegions:
         more than ``neg_thresh`` in it, when ignore boxes cover more than
         ``ignore_thresh`` of it, or when ``nodata_check(target)`` says it is all nodata.
         """
-        ltrb = _as_ltrb(box)
-        rows, frac = self._query(gid, ltrb, 0.0)
-        table = self.table
-        if neg_thresh is not None and (table['is_positive'][rows] & (frac > neg_thresh)).any():
+        try:
+            slot = self.isect_index.slot(gid)
+        except KeyError:
+            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
+        ltrb = np.asarray(_as_ltrb(box), dtype=float).reshape(1, 4)
+        if self._windows_covered(np.array([slot]), ltrb, neg_thresh)[0]:
             return True
-        if self.ignore_thresh is not None:
-            ignore_rows = rows[table['is_ignore'][rows]]
-            if len(ignore_rows) and union_coverage(table['ltrb'][ignore_rows], ltrb) > self.ignore_thresh:
-                return True
         if self.nodata_check is not None:
-            return bool(self.nodata_check(target if target is not None else self._window_target(gid, np.asarray(ltrb))))
+            return bool(self.nodata_check(target if target is not None else self._window_target(gid, ltrb[0])))
         return False
 
+    def _windows_covered(self, slots: np.ndarray, windows: np.ndarray, neg_thresh: float | None) -> np.ndarray:
+        """For many windows at once, the first two tests of :meth:`window_is_skipped` (not nodata).
+
+        ``(M,)`` bool: a positive box visible more than ``neg_thresh`` (when given), or ignore
+        boxes covering more than ``ignore_thresh`` of the window.
+        """
+        covered = np.zeros(len(windows), dtype=bool)
+        owners, rows = self.isect_index.candidate_pairs(slots, windows)
+        if not len(rows):
+            return covered
+        table = self.table
+        frac = visible_fraction(table['ltrb'][rows], windows[owners])
+        if neg_thresh is not None:
+            covered[owners[table['is_positive'][rows] & (frac > neg_thresh)]] = True
+        if self.ignore_thresh is not None:
+            ignored = table['is_ignore'][rows] & (frac > 0.0) & ~covered[owners]
+            for k in np.unique(owners[ignored]).tolist():
+                ignore_rows = np.unique(rows[ignored & (owners == k)])
+                covered[k] = union_coverage(table['ltrb'][ignore_rows], windows[k]) > self.ignore_thresh
+        return covered
+
     def _sample_windows(self, num: int, window_dims, rng, neg_thresh: float | None) -> list[Target]:
-        """Up to ``num`` random windows passing :meth:`window_is_skipped` (bounded tries)."""
+        """Up to ``num`` random windows passing :meth:`window_is_skipped` (bounded tries).
+
+        Candidates are drawn in batches and taken in order; their box tests run a chunk at a
+        time (as many as are still needed, then four times more each round, so a sparse
+        dataset tests about one candidate per window and a crowded one few chunks), and the
+        nodata test only on those the box tests keep.
+        """
         rng = ensure_generator(rng)
         out: list[Target] = []
         budget = _PATIENCE * max(num, 1)
@@ -418,13 +443,17 @@ class CocoRegions:
             batch = min(budget, max(2 * (num - len(out)), 16))
             budget -= batch
             slots, boxes = self._candidate_windows(batch, window_dims, rng)
-            for slot, box in zip(slots, boxes):
-                gid = int(image_ids[slot])
-                target = self._window_target(gid, box, negative=neg_thresh is not None)
-                if not self.window_is_skipped(gid, box, neg_thresh, target):
-                    out.append(target)
-                    if len(out) == num:
-                        break
+            lo, step = 0, num - len(out)
+            while lo < batch and len(out) < num:
+                hi = min(lo + step, batch)
+                kept = ~self._windows_covered(slots[lo:hi], boxes[lo:hi], neg_thresh)
+                for slot, box in zip(slots[lo:hi][kept], boxes[lo:hi][kept]):
+                    target = self._window_target(int(image_ids[slot]), box, negative=neg_thresh is not None)
+                    if self.nodata_check is None or not self.nodata_check(target):
+                        out.append(target)
+                        if len(out) == num:
+                            break
+                lo, step = hi, 4 * step
         return out
 
     def _one_window(self, window_dims, rng, neg_thresh: float | None, what: str) -> Target:

@@ -2,11 +2,13 @@
 import kwcoco
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from regions_data import make_dataset
 
 from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
-from ndsampler.regions import CocoRegions, visible_fraction
+from ndsampler.regions import CocoRegions, union_coverage, visible_fraction
 
 
 def _window_ltrb(tr):
@@ -152,6 +154,36 @@ def test_ignore_and_nodata_windows_are_skipped():
     regions.nodata_check = lambda tr: True
     with pytest.raises(WindowError):
         regions.get_random(rng=0)
+
+
+def _crowded_regions_with_ignore_boxes():
+    dset = make_dataset([(120, 90), (64, 64), (200, 50)], boxes_per_image=25, seed=3,
+                        categories=('cat', 'ignore', 'dog'), max_side=60)
+    return CocoRegions(dset, ignore_thresh=0.3)
+
+
+_CROWDED = _crowded_regions_with_ignore_boxes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(windows=st.lists(st.tuples(st.integers(0, 2), st.integers(-40, 200), st.integers(-40, 100),
+                                  st.integers(1, 80), st.integers(1, 80)), min_size=1, max_size=20),
+       neg_thresh=st.sampled_from([None, 0.0, 0.4]))
+def test_batched_box_tests_match_brute_force(windows, neg_thresh):
+    """The batched positive / ignore tests that random and negative draws use, against every box of the image."""
+    regions, table = _CROWDED, _CROWDED.table
+    slots = np.array([w[0] for w in windows])
+    ltrb = np.array([[x, y, x + w, y + h] for _, x, y, w, h in windows], dtype=float)
+    expected = []
+    for slot, window in zip(slots, ltrb):
+        rows = np.flatnonzero(table['gid'] == table['image_ids'][slot])
+        frac = visible_fraction(table['ltrb'][rows], window)
+        positive = neg_thresh is not None and bool((table['is_positive'][rows] & (frac > neg_thresh)).any())
+        ignored = rows[table['is_ignore'][rows] & (frac > 0)]
+        expected.append(positive or union_coverage(table['ltrb'][ignored], window) > regions.ignore_thresh)
+    assert regions._windows_covered(slots, ltrb, neg_thresh).tolist() == expected
+    gids = table['image_ids'][slots]
+    assert [regions.window_is_skipped(int(g), w, neg_thresh) for g, w in zip(gids, ltrb)] == expected
 
 
 def test_rng_forms_and_errors(small_dset):
