@@ -1,8 +1,10 @@
-"""Regions: index build time / memory at 100k images + 1M annotations, and overlap queries/s.
+"""Regions: index build time / memory at 100k images + 1M annotations, overlap queries/s, negatives/s.
 
 ``python -m benchmarks regions [--quick]``. Synthetic data, no pixels. Queries are 256x256
 windows; the reference is a brute-force numpy scan over the same image's boxes, measured in
-the same run.
+the same run. Negative windows (``get_negative``) are timed on a crowded set of images and on
+the sparse 512x512 ones against drawing candidates one at a time and testing each with
+``window_is_skipped`` (the same rule, one candidate per call).
 """
 from __future__ import annotations
 
@@ -28,6 +30,40 @@ def _dataset(n_images: int, n_annots: int, big_annots: int, rng) -> kwcoco.CocoD
     bbox = np.concatenate([xy, wh], axis=1).tolist()
     anns = [{'id': i + 1, 'image_id': int(g), 'category_id': 1, 'bbox': b} for i, (g, b) in enumerate(zip(gids.tolist(), bbox))]
     return kwcoco.CocoDataset({'images': images, 'annotations': anns, 'categories': [{'id': 1, 'name': 'obj'}]})
+
+
+def _crowded_dataset(rng) -> kwcoco.CocoDataset:
+    """12 images of 2048x2048 with 100 boxes of 24..128 pixels each: most 256x256 windows touch one."""
+    dset = kwcoco.CocoDataset()
+    cid = dset.add_category('obj')
+    for k in range(12):
+        gid = dset.add_image(name=f'crowded{k}', width=2048, height=2048)
+        for x, y, side in zip(*rng.uniform(0, 2048, (2, 100)), rng.uniform(24, 128, 100)):
+            dset.add_annotation(image_id=gid, category_id=cid, bbox=[float(x), float(y), float(side), float(side)])
+    return dset
+
+
+def _one_at_a_time_negative(regions: CocoRegions, rng, dims: tuple[int, int]) -> dict:
+    """The reference: draw one candidate window (uniform over pixels), test it, repeat until one passes."""
+    table = regions.table
+    h, w = dims
+    while True:
+        slot = int(table['image_cdf'].searchsorted(rng.random(), side='right'))
+        iw, ih = table['image_dsize'][slot]
+        x0, y0 = np.floor(rng.random() * iw) - w // 2, np.floor(rng.random() * ih) - h // 2
+        gid = int(table['image_ids'][slot])
+        if not regions.window_is_skipped(gid, [x0, y0, x0 + w, y0 + h], regions.neg_thresh):
+            return {'gid': gid, 'slices': (slice(y0, y0 + h), slice(x0, x0 + w))}
+
+
+def _negative_rates(label: str, regions: CocoRegions, n: int) -> None:
+    dims = (256, 256)
+    t_ours = _median_time(lambda: [regions.get_negative(rng=np.random.default_rng(k), window_dims=dims)
+                                   for k in range(n)], 3) / n
+    t_ref = _median_time(lambda: [_one_at_a_time_negative(regions, np.random.default_rng(k), dims)
+                                  for k in range(n)], 3) / n
+    print(f'get_negative 256x256 on {label}: {1 / t_ours:,.0f} windows/s (median); one candidate per '
+          f'window_is_skipped call {1 / t_ref:,.0f}/s; ratio {t_ref / t_ours:.2f}x')
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -88,3 +124,6 @@ def main(argv: list[str]) -> None:
     print(f'overlapping_aids on 512x512 images: {1 / t_small:,.0f} queries/s (median)')
     t_neg = _median_time(lambda: regions.preselect(n_neg=1000, window_dims=(256, 256), rng=0), 3)
     print(f'preselect 1000 negatives (256x256): {t_neg:.2f} s (median)')
+    _negative_rates('the 512x512 images (about 10 boxes each)', regions, 300 if quick else 1000)
+    _negative_rates('12 crowded 2048x2048 images (100 boxes each)', CocoRegions(_crowded_dataset(rng)),
+                    300 if quick else 1000)
