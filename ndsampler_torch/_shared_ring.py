@@ -126,8 +126,7 @@ def pack_ring_tensor(value: Any) -> _Wire | None:
 
 class _Received(NamedTuple):
     pid: int
-    in_use: Any  # numpy view of the worker's shared flags
-    flags: torch.Tensor
+    in_use: Any  # numpy view of the worker's shared flags (its base tensor keeps them mapped)
     slots: dict[int, tuple[int, torch.UntypedStorage]]
 
 
@@ -154,7 +153,7 @@ def _register(wire: _Wire) -> _Received:
     for ring_id, received in list(_RECEIVED.items()):
         if received.pid == wire.pid or not _alive(received.pid):
             del _RECEIVED[ring_id]
-    received = _Received(wire.pid, wire.flags.numpy(), wire.flags, {})
+    received = _Received(wire.pid, wire.flags.numpy(), {})
     _RECEIVED[wire.ring_id] = received
     return received
 
