@@ -46,7 +46,6 @@ class _Ring:
         self.generations: list[int] = []
         self.shipped: list[int] = []  # per slot, the generation whose storage was pickled (-1: none)
         self.flags_shipped = False
-        self.slot_of_ptr: dict[int, int] = {}
 
     def acquire(self, nbytes: int) -> torch.UntypedStorage | None:
         """A free slot's storage of at least ``nbytes``, marked in use; None when all are taken."""
@@ -69,11 +68,8 @@ class _Ring:
         return self.storages[slot]
 
     def _allocate(self, slot: int, nbytes: int) -> None:
-        self.slot_of_ptr.pop(self.storages[slot].data_ptr(), None)
-        storage = torch.UntypedStorage._new_shared(nbytes)
-        self.storages[slot] = storage
+        self.storages[slot] = torch.UntypedStorage._new_shared(nbytes)
         self.generations[slot] += 1
-        self.slot_of_ptr[storage.data_ptr()] = slot
 
 
 _RING: _Ring | None = None
@@ -113,8 +109,9 @@ def pack_ring_tensor(value: Any) -> _Wire | None:
     if (ring is None or ring.pid != os.getpid() or not isinstance(value, torch.Tensor)
             or value.device.type != 'cpu' or value.storage_offset() != 0 or not value.is_contiguous()):
         return None
-    slot = ring.slot_of_ptr.get(value.untyped_storage().data_ptr(), -1)
-    if slot < 0:
+    ptr = value.untyped_storage().data_ptr()
+    slot = next((slot for slot, storage in enumerate(ring.storages) if storage.data_ptr() == ptr), None)
+    if slot is None:
         return None
     generation = ring.generations[slot]
     storage = None if ring.shipped[slot] == generation else ring.storages[slot]
