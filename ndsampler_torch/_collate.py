@@ -8,7 +8,7 @@ import torch
 
 from ndsampler import errors
 
-from ._shared_ring import pack_ring_tensor, ring_tensor, unpack_ring_tensor
+from ._shared_ring import pack_ring_tensor, ring_tensor, tensor_on, unpack_ring_tensor
 
 __all__ = ['collate', 'PER_SAMPLE_KEYS', 'Batch']
 
@@ -182,5 +182,5 @@ def _stack(values: list[torch.Tensor]) -> torch.Tensor:
     shape = (len(values), *first.shape)
     out = ring_tensor(dtype, shape)
     if out is None:
-        out = torch.empty(0, dtype=dtype).set_(torch.UntypedStorage._new_shared(nbytes), 0, shape)
+        out = tensor_on(torch.UntypedStorage._new_shared(nbytes), dtype, shape)
     return torch.stack(values, out=out)

@@ -28,7 +28,7 @@ import torch
 
 from ndsampler import errors
 
-__all__ = ['RING_SLOTS', 'ring_tensor', 'pack_ring_tensor', 'unpack_ring_tensor']
+__all__ = ['RING_SLOTS', 'tensor_on', 'ring_tensor', 'pack_ring_tensor', 'unpack_ring_tensor']
 
 #: the most slots a worker's ring holds (a batch in flight per slot)
 RING_SLOTS = 8
@@ -83,13 +83,16 @@ def _worker_ring() -> _Ring:
     return _RING
 
 
+def tensor_on(storage: torch.UntypedStorage, dtype: torch.dtype, shape: tuple[int, ...]) -> torch.Tensor:
+    """A contiguous tensor of ``dtype`` and ``shape`` viewing ``storage`` from its start (no copy)."""
+    return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
+
+
 def ring_tensor(dtype: torch.dtype, shape: tuple[int, ...]) -> torch.Tensor | None:
     """An uninitialised contiguous tensor in a free slot of this worker's ring; None when all are in use."""
     ring = _worker_ring()
     storage = ring.acquire(torch.Size(shape).numel() * dtype.itemsize)
-    if storage is None:
-        return None
-    return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
+    return None if storage is None else tensor_on(storage, dtype, shape)
 
 
 class _Wire(NamedTuple):
@@ -165,7 +168,7 @@ def unpack_ring_tensor(wire: _Wire) -> torch.Tensor:
         raise errors.NdsamplerError(
             f'slot {wire.slot} generation {wire.generation} of shared-memory ring {wire.ring_id} was never '
             f'received (have generation {generation}): ring batches must be unpickled in order')
-    view = torch.empty(0, dtype=wire.dtype).set_(storage, 0, wire.shape)
+    view = tensor_on(storage, wire.dtype, wire.shape)
     try:
         lease = view.numpy()  # this lease's own array object: the tensor below holds it as its memory
     except TypeError:  # dtypes numpy lacks (bfloat16, ...): a private copy, the slot free at once
