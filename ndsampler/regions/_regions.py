@@ -177,6 +177,7 @@ class CocoRegions:
             'image_dsize': dsize,
         }
         table['positive_rows'] = np.flatnonzero(table['is_positive'])
+        table['ignore_rows'] = np.flatnonzero(table['is_ignore'])
         area = np.floor(dsize[:, 0]) * np.floor(dsize[:, 1])
         # random window centres: image slot by area (numpy's choice(p=area / total), prefix sums built once)
         cdf = np.cumsum(area / area.sum()) if area.sum() > 0 else np.zeros(0)
@@ -413,14 +414,17 @@ class CocoRegions:
         boxes covering more than ``ignore_thresh`` of the window.
         """
         covered = np.zeros(len(windows), dtype=bool)
+        table = self.table
+        check_ignore = self.ignore_thresh is not None and len(table['ignore_rows']) > 0
+        if neg_thresh is None and not check_ignore:
+            return covered
         owners, rows = self.isect_index.candidate_pairs(slots, windows)
         if not len(rows):
             return covered
-        table = self.table
         frac = visible_fraction(table['ltrb'][rows], windows[owners])
         if neg_thresh is not None:
             covered[owners[table['is_positive'][rows] & (frac > neg_thresh)]] = True
-        if self.ignore_thresh is not None:
+        if check_ignore:
             ignored = table['is_ignore'][rows] & (frac > 0.0) & ~covered[owners]
             for k in np.unique(owners[ignored]).tolist():
                 ignore_rows = np.unique(rows[ignored & (owners == k)])
