@@ -213,7 +213,11 @@ class CocoRegions:
         try:
             return self.isect_index.query(gid, _as_ltrb(box), visible_thresh)
         except KeyError:
-            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
+            raise self._unknown_gid(gid) from None
+
+    def _unknown_gid(self, gid: Any) -> UnknownIdError:
+        """The error for an image id the index does not hold."""
+        return UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images')
 
     def overlapping_aids(self, gid: int, box: Any, visible_thresh: float = 0.0) -> list[int]:
         """Annotations of image ``gid`` whose visible fraction inside ``box`` is ``> visible_thresh``.
@@ -399,7 +403,7 @@ class CocoRegions:
         try:
             slot = self.isect_index.slot(gid)
         except KeyError:
-            raise UnknownIdError(f'unknown image id gid={gid!r}; the dataset has {self.n_images} images') from None
+            raise self._unknown_gid(gid) from None
         ltrb = np.asarray(_as_ltrb(box), dtype=float).reshape(1, 4)
         if self._windows_covered(np.array([slot]), ltrb, neg_thresh)[0]:
             return True
