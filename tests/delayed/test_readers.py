@@ -123,6 +123,45 @@ def test_pool_budget_evicts_lru(tmp_path, image):
         pool.budget = -1
 
 
+def test_pool_running_total_matches_readers(tmp_path, image):
+    """The pool's byte total is kept as it goes; it equals its readers' bytes through every change."""
+    def check():
+        assert pool.nbytes == sum(entry.reader.nbytes for entry in pool._entries.values())
+
+    pngs = []
+    for i in range(3):
+        pngs.append(tmp_path / f'{i}.png')
+        cv2.imwrite(str(pngs[-1]), image)
+    np.save(tmp_path / 'a.npy', image)
+    cog = write_cog(tmp_path / 'a.tif', np.zeros((256, 256, 1), np.uint8), blocksize=64, overviews=2)
+    pool = ReaderPool(budget=int(image.nbytes * 2.5))
+    tif = pool.get(cog)
+    pool.get(tmp_path / 'a.npy').read()
+    check()
+    tif.read(overview=2)  # grows: an overview handle opened
+    check()
+    for fpath in pngs:
+        pool.get(fpath)
+        check()
+        pool.get(fpath).read()  # grows: decoded; evicts the oldest
+        check()
+    assert len(pool) == 2 and pool.nbytes <= pool.budget
+    pool.get(pngs[1]).close()  # shrinks while pooled (as a source conversion does)
+    check()
+    pool.forget(pngs[2])
+    check()
+    np.save(tmp_path / 'a.npy', image[:3])  # replaced in place: its new reader replaces the charge
+    os.utime(tmp_path / 'a.npy', ns=(1, 10 ** 18))
+    pool.get(tmp_path / 'a.npy')
+    check()
+    pool.budget = 0  # only the newest is kept
+    pool.enforce_budget()
+    check()
+    assert len(pool) == 1
+    pool.clear()
+    assert pool.nbytes == 0 and len(pool) == 0
+
+
 def test_pool_and_reader_pickle_without_handles(tmp_path, image):
     fpath = write_cog(tmp_path / 'a.tif', image, overviews=0)
     pool = ReaderPool()

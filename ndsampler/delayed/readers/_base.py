@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,16 +47,19 @@ class Reader(ABC):
     """Reads windows of one file; subclasses open their handle lazily.
 
     Subclasses implement :meth:`_read_header` and :meth:`_read` and may
-    override :attr:`nbytes` (what the pool charges against its budget).
+    override :attr:`nbytes` (what the pool charges against its budget);
+    one whose charge changes after it was pooled calls :meth:`_resized`.
     Readers are only created by :func:`~ndsampler.delayed.readers.get_reader`;
-    ``fpath`` is the path or URL string as given.
+    ``fpath`` is the path or URL string as given; ``on_resize`` is the pool's
+    hook to re-charge the reader (dropped on pickling).
     """
 
-    __slots__ = ('fpath', '_header')
+    __slots__ = ('fpath', '_header', '_on_resize')
 
-    def __init__(self, fpath: str):
+    def __init__(self, fpath: str, on_resize: Callable[[Reader], None] | None = None):
         self.fpath = fpath
         self._header: Header | None = None
+        self._on_resize = on_resize
 
     def header(self) -> Header:
         """The file's :class:`Header` (read once, cached)."""
@@ -68,6 +71,11 @@ class Reader(ABC):
     def nbytes(self) -> int:
         """Bytes this reader holds (decoded pixels, or an estimate for an open handle)."""
         return 4096
+
+    def _resized(self) -> None:
+        """Tell the owning pool that :attr:`nbytes` changed."""
+        if self._on_resize is not None:
+            self._on_resize(self)
 
     def read(self, slices: Sequence[slice] | None = None, overview: int = 0,
              bands: Sequence[int] | None = None) -> np.ndarray:
@@ -122,6 +130,7 @@ class Reader(ABC):
     def __setstate__(self, state):
         self.fpath = state['fpath']
         self._header = state['_header']
+        self._on_resize = None
         self._reset()
 
     def _reset(self) -> None:

@@ -35,8 +35,8 @@ class NpyReader(Reader):
 
     __slots__ = ('_data',)
 
-    def __init__(self, fpath: str):
-        super().__init__(fpath)
+    def __init__(self, fpath: str, on_resize: Callable[[Reader], None] | None = None):
+        super().__init__(fpath, on_resize)
         self._data: np.ndarray | None = None
 
     def _reset(self) -> None:
@@ -76,8 +76,8 @@ class RasterioReader(Reader):
 
     __slots__ = ('_handles', '_remote')
 
-    def __init__(self, fpath: str):
-        super().__init__(fpath)
+    def __init__(self, fpath: str, on_resize: Callable[[Reader], None] | None = None):
+        super().__init__(fpath, on_resize)
         self._reset()
 
     def _reset(self) -> None:
@@ -98,6 +98,7 @@ class RasterioReader(Reader):
             else:
                 handle = open_raster(self.fpath, **kw)
             self._handles[overview] = handle
+            self._resized()
         return handle
 
     def _read_header(self) -> Header:
@@ -126,27 +127,24 @@ class RasterioReader(Reader):
         return out.transpose(1, 2, 0)
 
     def close(self) -> None:
-        for handle in self._handles.values():
-            handle.close()
-        self._handles = {}
+        if self._handles:
+            for handle in self._handles.values():
+                handle.close()
+            self._handles = {}
+            self._resized()
 
 
 class Cv2Reader(Reader):
-    """PNG, JPEG and other formats: the header comes from PIL (no decode); reads decode the whole image once.
+    """PNG, JPEG and other formats: the header comes from PIL (no decode); reads decode the whole image once."""
 
-    ``on_grow`` is called after a decode so the owning pool can re-check its byte budget.
-    """
+    __slots__ = ('_data',)
 
-    __slots__ = ('_data', '_on_grow')
-
-    def __init__(self, fpath: str, on_grow: Callable[[], None] | None = None):
-        super().__init__(fpath)
+    def __init__(self, fpath: str, on_resize: Callable[[Reader], None] | None = None):
+        super().__init__(fpath, on_resize)
         self._data: np.ndarray | None = None
-        self._on_grow = on_grow
 
     def _reset(self) -> None:
         self._data = None
-        self._on_grow = None
 
     @property
     def nbytes(self) -> int:
@@ -163,8 +161,7 @@ class Cv2Reader(Reader):
                 data = cv2.cvtColor(data, to_rgb)
             self._data = np.ascontiguousarray(data)
             self._data.flags.writeable = False
-            if self._on_grow is not None:
-                self._on_grow()
+            self._resized()
         return self._data
 
     def _read_header(self) -> Header:
@@ -185,7 +182,9 @@ class Cv2Reader(Reader):
         return data[sl_y, sl_x][:, :, bands]
 
     def close(self) -> None:
-        self._data = None
+        if self._data is not None:
+            self._data = None
+            self._resized()
 
 
 #: cv2 colour conversions from its BGR(A) band order, by band count.

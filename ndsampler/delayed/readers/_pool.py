@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from ndsampler._typing import PathLike
 from ndsampler.delayed.readers._base import Reader
-from ndsampler.delayed.readers._formats import Cv2Reader, reader_class_for
+from ndsampler.delayed.readers._formats import reader_class_for
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError
 from ndsampler.io.remote import is_remote
 
@@ -17,12 +17,25 @@ __all__ = ['ReaderPool', 'get_reader', 'reader_pool']
 DEFAULT_BUDGET = 1 << 30
 
 
+class _Entry:
+    """A pooled reader, the stamp of the file it opened, and the bytes the pool charged for it."""
+
+    __slots__ = ('stamp', 'reader', 'nbytes')
+
+    def __init__(self, stamp: tuple[int, int] | None, reader: Reader):
+        self.stamp = stamp
+        self.reader = reader
+        self.nbytes = reader.nbytes
+
+
 class ReaderPool:
     """Readers keyed by path, reused while the file's (size, mtime_ns) is unchanged.
 
     A file replaced in place gets a new reader; the pool forgets everything
     when used from a new process (after fork) and is never pickled; when the
     readers hold more than ``budget`` bytes the least recently used are dropped.
+    The bytes are a running total: each reader is charged when pooled and
+    re-charged when it reports a change (a decode, an overview handle opened).
 
     Local files are stat-ed on every :meth:`get` unless marked with
     :meth:`mark_immutable` (content-addressed cache files, whose bytes never
@@ -39,7 +52,8 @@ class ReaderPool:
     def __init__(self, budget: int = DEFAULT_BUDGET):
         self.budget = budget
         self._pid = os.getpid()
-        self._entries: OrderedDict[str, tuple[tuple[int, int] | None, Reader]] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._nbytes = 0
         self._immutable: set[str] = set()
         self._lock = threading.Lock()
 
@@ -72,25 +86,44 @@ class ReaderPool:
             self._forget()
         entry = self._entries.get(key)
         stamp = None
-        if entry is not None and entry[0] is not None and key not in self._immutable:
+        if entry is not None and entry.stamp is not None and key not in self._immutable:
             stamp = self._stamp(key)
-            if entry[0] != stamp:
+            if entry.stamp != stamp:
                 entry = None  # replaced in place: a new reader
         if entry is not None:
             try:
                 self._entries.move_to_end(key)
             except KeyError:  # evicted by another thread just now; the reader still works
                 pass
-            return entry[1]
+            return entry.reader
         if stamp is None:
             stamp = self._stamp(key)
-        cls = reader_class_for(key)
-        reader = cls(key, self.enforce_budget) if cls is Cv2Reader else cls(key)
+        reader = reader_class_for(key)(key, self._recharge)
+        entry = _Entry(stamp, reader)
         with self._lock:
-            self._entries[key] = (stamp, reader)
-            self._entries.move_to_end(key)
+            self._drop(key)
+            self._entries[key] = entry
+            self._nbytes += entry.nbytes
         self.enforce_budget()
         return reader
+
+    def _drop(self, key: str) -> _Entry | None:
+        """Remove ``key``'s entry and its charge (the lock is held)."""
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._nbytes -= entry.nbytes
+        return entry
+
+    def _recharge(self, reader: Reader) -> None:
+        """A pooled reader's :attr:`~Reader.nbytes` changed: charge the difference and re-check the budget."""
+        with self._lock:
+            entry = self._entries.get(reader.fpath)
+            if entry is None or entry.reader is not reader:
+                return  # no longer pooled
+            nbytes = reader.nbytes
+            self._nbytes += nbytes - entry.nbytes
+            entry.nbytes = nbytes
+        self.enforce_budget()
 
     def mark_immutable(self, fpath: PathLike) -> None:
         """Declare that the bytes at ``fpath`` never change from now on: :meth:`get` stops stat-ing it.
@@ -108,8 +141,8 @@ class ReaderPool:
         stamp = self._stamp(key)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] != stamp:
-                del self._entries[key]
+            if entry is not None and entry.stamp != stamp:
+                self._drop(key)
             self._immutable.add(key)
 
     def forget(self, fpath: PathLike) -> None:
@@ -123,15 +156,15 @@ class ReaderPool:
         if self._pid != os.getpid():
             self._forget()
         with self._lock:
-            entry = self._entries.pop(key, None)
+            entry = self._drop(key)
             self._immutable.discard(key)
         if entry is not None:
-            entry[1].close()
+            entry.reader.close()
 
     @property
     def nbytes(self) -> int:
         """Bytes currently charged by the pooled readers."""
-        return sum(reader.nbytes for _, reader in self._entries.values())
+        return self._nbytes
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -139,10 +172,9 @@ class ReaderPool:
     def enforce_budget(self) -> None:
         """Drop least recently used readers until the pool fits its budget (the newest is kept)."""
         with self._lock:
-            total = self.nbytes
-            while total > self._budget and len(self._entries) > 1:
-                _, (_, reader) = self._entries.popitem(last=False)
-                total -= reader.nbytes
+            while self._nbytes > self._budget and len(self._entries) > 1:
+                _, entry = self._entries.popitem(last=False)
+                self._nbytes -= entry.nbytes
 
     def clear(self, keep_marks: bool = False) -> None:
         """Close and forget every reader and, unless ``keep_marks``, every :meth:`mark_immutable` mark.
@@ -151,16 +183,19 @@ class ReaderPool:
         open, no decoded block cached, the immutable cache files still not stat-ed per read.
         """
         with self._lock:
-            for _, reader in self._entries.values():
-                reader.close()
+            entries = list(self._entries.values())
             self._entries.clear()
+            self._nbytes = 0
             if not keep_marks:
                 self._immutable.clear()
+        for entry in entries:  # outside the lock: closing reports back through _recharge
+            entry.reader.close()
 
     def _forget(self) -> None:
         # After fork the parent's handles are not ours to close; just drop them
         # (immutable marks are facts about paths and stay valid in the child).
         self._entries = OrderedDict()
+        self._nbytes = 0
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
