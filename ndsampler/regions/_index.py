@@ -249,15 +249,16 @@ class BoxIndex:
         (possibly more: a box in several cells under the window); ``windows`` is ``(M, 4)``
         ``ltrb`` in the images of ``slots`` (M,).
         """
-        owners, runs = [], []
+        owners, lengths, runs = [], [], []
         for k, (slot, window) in enumerate(zip(np.asarray(slots).tolist(), np.asarray(windows).tolist())):
             for run in self._cell_runs(slot, window):
                 if len(run):
                     runs.append(run)
-                    owners.append(np.full(len(run), k, dtype=np.int64))
+                    owners.append(k)
+                    lengths.append(len(run))
         if not runs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(owners), np.concatenate(runs).astype(np.int64, copy=False)
+        return np.repeat(np.array(owners, dtype=np.int64), lengths), np.concatenate(runs).astype(np.int64, copy=False)
 
     def query(self, gid: int, window: Sequence[float], thresh: float = 0.0):
         """Boxes of image ``gid`` whose visible fraction in ``window`` is ``> thresh``.
