@@ -147,7 +147,6 @@ class BoxIndex:
         self.ltrb = np.ascontiguousarray(np.asarray(ltrb, dtype=float).reshape(-1, 4))
         self._slot_of = {gid: slot for slot, gid in enumerate(self.image_ids.tolist())}
         box_slot = self.slots_of(np.asarray(box_gids, dtype=np.int64).reshape(-1))
-        self.box_slot = box_slot
         n_img = len(self.image_ids)
         self._build(n_img, dsize, box_slot)
 
@@ -288,5 +287,5 @@ class BoxIndex:
     def nbytes(self) -> int:
         """Bytes held by the index arrays (boxes included)."""
         return int(sum(getattr(self, k).nbytes for k in (
-            'ltrb', 'box_slot', 'cell', 'ncx', 'ncy', 'cell_base', 'cell_items',
+            'ltrb', 'cell', 'ncx', 'ncy', 'cell_base', 'cell_items',
             'cell_start', 'large_items', 'large_start', 'image_ids', '_sorted_gids', '_sorted_slot')))
