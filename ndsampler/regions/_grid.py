@@ -197,7 +197,8 @@ class _GridBuilder:
 
     def _center_rows(self, gids: Iterable[int]) -> np.ndarray:
         """Rows of the annotations of interest in these images, in dataset order."""
-        return np.flatnonzero(np.isin(self.table['gid'], list(gids)) & self.interest)
+        rows = np.unique(np.concatenate([self._rows_of_image(gid) for gid in gids] or [np.zeros(0, np.int64)]))
+        return rows[self.interest[rows]]
 
     # -- images ---------------------------------------------------------------------------
     def image_grid(self, window_dims, window_overlap, use_centers: bool) -> None:
