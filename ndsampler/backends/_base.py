@@ -52,7 +52,7 @@ __all__ = ['Backend', 'FRAME_STATES', 'CHECK_LEVELS']
 #: (2: COG frames record their source's nodata value).
 FORMAT_VERSION = 2
 
-#: What :meth:`Backend.state` reports for one frame.
+#: What :meth:`Backend.state` reports for one frame, best first (frames ranks images by this order).
 FRAME_STATES = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
 
 #: How thoroughly a cache file is checked, cheapest first (see the module docstring).

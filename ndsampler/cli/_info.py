@@ -11,7 +11,7 @@ import scriptconfig as scfg
 from ndsampler._typing import PathLike
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend
 from ndsampler.cli._prepare import cache_report
-from ndsampler.frames import CocoFrames
+from ndsampler.frames import STATE_ORDER, CocoFrames
 
 __all__ = ['InfoCLI', 'dataset_info', 'format_info']
 
@@ -78,9 +78,8 @@ def format_info(info: Dict[str, Any]) -> str:
         format_table(sorted(info['channels'].items()), header=('channels', 'images')),
         'cache coverage:',
     ]
-    states = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
-    rows = [[name, *(entry['counts'][s] for s in states), entry['dpath']] for name, entry in info['cache'].items()]
-    lines.append(format_table(rows, header=('backend', *states, 'location')))
+    rows = [[name, *(entry['counts'][s] for s in STATE_ORDER), entry['dpath']] for name, entry in info['cache'].items()]
+    lines.append(format_table(rows, header=('backend', *STATE_ORDER, 'location')))
     for name, entry in info['cache'].items():
         for state, gids in entry['problems'].items():
             lines.append(f'  {name}: {state} images: {", ".join(map(str, gids))}')

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ndsampler._typing import BackendLike, ChannelsLike, DSize, PathLike, Slices
-from ndsampler.backends import (HASHID_MODES, Backend, NoneBackend, coerce_backend, forget_identities,
+from ndsampler.backends import (FRAME_STATES, HASHID_MODES, Backend, NoneBackend, coerce_backend, forget_identities,
                                 is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
@@ -24,7 +24,7 @@ from ndsampler.geometry import clip_slices, normalize_slices
 __all__ = ['Frames', 'STATE_ORDER', 'NODATA_OPTIONS']
 
 #: Per-image status is the worst of its assets' states, in this order (best first).
-STATE_ORDER = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
+STATE_ORDER = FRAME_STATES
 
 #: What ``nodata`` of :meth:`Frames.load_delayed` accepts.
 NODATA_OPTIONS = (None, 'float')
