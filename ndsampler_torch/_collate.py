@@ -16,7 +16,8 @@ __all__ = ['collate', 'PER_SAMPLE_KEYS', 'Batch']
 PER_SAMPLE_KEYS = frozenset({'boxes', 'labels', 'aids'})
 
 
-#: stacked tensors at least this large are built in the worker's shared-memory ring (in a DataLoader worker)
+#: stacked tensors at least this large are built in the worker's shared-memory ring (in a DataLoader worker);
+#: a tensor already in shared memory below it is small enough to copy into the message
 _SHARED_MIN_BYTES = 2 ** 18
 
 
@@ -104,20 +105,16 @@ def _unpack(packed: tuple[str, Any]) -> Any:
     return [_unpack(p) for p in data] if kind == 'list' else data
 
 
-#: a shared-memory tensor at least this large keeps torch's own (shared-memory) pickling
-_INLINE_MAX_SHARED = 2 ** 16
-
-
 def _is_large_shared(value: torch.Tensor) -> bool:
-    """True for a tensor in (torch) shared memory too large to copy into the message."""
-    return value.numel() * value.element_size() >= _INLINE_MAX_SHARED and value.is_shared()
+    """True for a tensor in (torch) shared memory too large to copy into the message (the ring's threshold)."""
+    return value.numel() * value.element_size() >= _SHARED_MIN_BYTES and value.is_shared()
 
 
 def _as_array(value: Any) -> Any:
     """The numpy array sharing the memory of a plain CPU tensor; None for anything else.
 
-    A large tensor already in torch shared memory (a fallback when a worker's ring is full) is
-    "anything else": torch sends its handle, not its bytes.
+    A tensor already in torch shared memory and at least as large as the ring's threshold (a
+    fallback when a worker's ring is full) is "anything else": torch sends its handle, not its bytes.
     """
     if (not isinstance(value, torch.Tensor) or value.device.type != 'cpu' or value.requires_grad
             or _is_large_shared(value)):
