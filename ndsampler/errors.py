@@ -19,6 +19,8 @@ invalid interpolation='bicubic'; allowed: 'nearest', 'linear'
 """
 from __future__ import annotations
 
+import errno
+import os
 from typing import Any, Iterable
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     'ConversionError',
     'StitchingError',
     'StackError',
+    'raise_if_out_of_descriptors',
 ]
 
 
@@ -125,3 +128,24 @@ class StitchingError(NdsamplerError, ValueError):
 
 class StackError(NdsamplerError, ValueError):
     """An image stack operation is invalid (length mismatch, bad index)."""
+
+
+def raise_if_out_of_descriptors(ex: BaseException, fpath: str) -> None:
+    """Raise a plain ``OSError`` (EMFILE / ENFILE) when ``ex`` says no file descriptor was left.
+
+    Callers that turn a failed open or read into :class:`ImageReadError` call
+    this first: running out of descriptors says nothing about the file, and an
+    ``ImageReadError`` would make frames rebuild a healthy cache file. GDAL
+    reports it only in its message, Python in ``errno``.
+
+    Example
+    -------
+    >>> try:
+    ...     raise_if_out_of_descriptors(RuntimeError('/a.tif: Too many open files'), '/a.tif')
+    ... except OSError as ex:
+    ...     print(type(ex).__name__, ex.errno == errno.EMFILE)
+    OSError True
+    """
+    for code in (errno.ENFILE, errno.EMFILE):  # ENFILE's message contains EMFILE's
+        if getattr(ex, 'errno', None) == code or os.strerror(code) in str(ex):
+            raise OSError(code, os.strerror(code), fpath) from ex

@@ -14,7 +14,7 @@ import rasterio.io
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from ndsampler._typing import PathLike
-from ndsampler.errors import ImageReadError, SourceNotFoundError
+from ndsampler.errors import ImageReadError, SourceNotFoundError, raise_if_out_of_descriptors
 
 __all__ = ['GDAL_REMOTE_OPTIONS', 'is_remote', 'gdal_path', 'gdal_env', 'open_raster']
 
@@ -74,6 +74,8 @@ def open_raster(fpath: PathLike, **kwargs: Any) -> rasterio.io.DatasetReader:
         A local path that does not exist.
     ImageReadError
         Anything GDAL cannot open as a raster.
+    OSError
+        No file descriptor left (EMFILE / ENFILE): nothing is wrong with the file.
     """
     try:
         with warnings.catch_warnings():
@@ -82,4 +84,5 @@ def open_raster(fpath: PathLike, **kwargs: Any) -> rasterio.io.DatasetReader:
     except RasterioIOError as ex:
         if not is_remote(fpath) and not os.path.exists(fpath):
             raise SourceNotFoundError(f'no such file: {fpath}') from None
+        raise_if_out_of_descriptors(ex, fpath)
         raise ImageReadError(f'cannot open {fpath} as a raster: {ex}') from ex

@@ -1,6 +1,9 @@
 """Tests for the per-process reader pool and the format readers."""
 import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import cv2
 import numpy as np
@@ -124,9 +127,10 @@ def test_pool_budget_evicts_lru(tmp_path, image):
 
 
 def test_pool_running_total_matches_readers(tmp_path, image):
-    """The pool's byte total is kept as it goes; it equals its readers' bytes through every change."""
+    """The pool's byte and handle totals are kept as it goes; they equal its readers' through every change."""
     def check():
         assert pool.nbytes == sum(entry.reader.nbytes for entry in pool._entries.values())
+        assert pool.num_handles == sum(entry.reader.num_handles for entry in pool._entries.values())
 
     pngs = []
     for i in range(3):
@@ -159,7 +163,75 @@ def test_pool_running_total_matches_readers(tmp_path, image):
     check()
     assert len(pool) == 1
     pool.clear()
-    assert pool.nbytes == 0 and len(pool) == 0
+    assert pool.nbytes == 0 and pool.num_handles == 0 and len(pool) == 0
+
+
+def test_pool_keeps_handles_under_max_handles(tmp_path, image):
+    pool = ReaderPool(max_handles=3)
+    npys = []
+    for i in range(5):
+        npys.append(tmp_path / f'{i}.npy')
+        np.save(npys[-1], image)
+        pool.get(npys[-1]).read()
+        assert pool.num_handles <= 3
+    assert list(pool._entries) == [str(f) for f in npys[2:]]  # the most recently used survive
+    for i in range(4):  # decoded whole, no descriptor held: never evicted for handles
+        cv2.imwrite(str(tmp_path / f'{i}.png'), image)
+        pool.get(tmp_path / f'{i}.png').read()
+    assert len(pool) == 7 and pool.num_handles == 3
+    cog = write_cog(tmp_path / 'a.tif', np.zeros((256, 256, 1), np.uint8), blocksize=64, overviews=2)
+    pool.get(cog).read(overview=1)  # two GDAL handles: two npy readers go
+    assert pool.num_handles == 3 and str(npys[3]) not in pool._entries and str(npys[4]) in pool._entries
+    assert pickle.loads(pickle.dumps(pool)).max_handles == 3
+    assert ReaderPool().max_handles >= 1
+    with pytest.raises(InvalidOptionError, match='max_handles'):
+        pool.max_handles = 0
+
+
+_FEW_DESCRIPTORS = textwrap.dedent('''
+    import errno, resource, sys
+    import cv2, numpy as np, PIL.Image
+    from ndsampler.delayed.readers import get_reader
+    from ndsampler.errors import ImageReadError
+    from ndsampler.io import write_cog
+    dpath = sys.argv[1]
+    image = np.zeros((8, 8, 3), np.uint8)
+    for i in range(300):
+        np.save(f'{dpath}/{i}.npy', image)
+    np.save(f'{dpath}/new.npy', image)
+    write_cog(f'{dpath}/new.tif', image)
+    cv2.imwrite(f'{dpath}/new.png', image)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    import ndsampler.delayed.readers._pool as pool_module
+    pool = pool_module.reader_pool = pool_module.ReaderPool()  # as a process started with this limit has
+    assert pool.max_handles == 32
+    for i in range(300):  # more memory maps than descriptors allowed
+        get_reader(f'{dpath}/{i}.npy').read()
+    assert pool.num_handles <= 32
+    held = []
+    for name in ['new.npy', 'new.tif', 'new.png']:  # not the file's fault: no ImageReadError
+        reader = get_reader(f'{dpath}/{name}')  # may evict (and so close) an older reader
+        try:
+            while True:
+                held.append(open(f'{dpath}/0.npy', 'rb'))
+        except OSError:
+            pass
+        try:
+            reader.read()
+        except ImageReadError as ex:
+            raise AssertionError(f'{name}: {ex!r}')
+        except OSError as ex:
+            assert ex.errno == errno.EMFILE, (name, ex)
+        else:
+            raise AssertionError(f'{name} opened with no descriptor left')
+    print('ok')
+''')
+
+
+def test_pool_and_readers_with_few_descriptors(tmp_path):
+    """Under a low RLIMIT_NOFILE the pool stays within it; running out raises OSError, not ImageReadError."""
+    proc = subprocess.run([sys.executable, '-c', _FEW_DESCRIPTORS, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == 'ok', proc.stderr
 
 
 def test_pool_and_reader_pickle_without_handles(tmp_path, image):

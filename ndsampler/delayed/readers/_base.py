@@ -47,7 +47,7 @@ class Reader(ABC):
     """Reads windows of one file; subclasses open their handle lazily.
 
     Subclasses implement :meth:`_read_header` and :meth:`_read` and may
-    override :attr:`nbytes` (what the pool charges against its budget);
+    override :attr:`nbytes` and :attr:`num_handles` (what the pool charges);
     one whose charge changes after it was pooled calls :meth:`_resized`.
     Readers are only created by :func:`~ndsampler.delayed.readers.get_reader`;
     ``fpath`` is the path or URL string as given; ``on_resize`` is the pool's
@@ -72,8 +72,13 @@ class Reader(ABC):
         """Bytes this reader holds (decoded pixels, or an estimate for an open handle)."""
         return 4096
 
+    @property
+    def num_handles(self) -> int:
+        """File descriptors this reader holds (or will, once it opens its file)."""
+        return 1
+
     def _resized(self) -> None:
-        """Tell the owning pool that :attr:`nbytes` changed."""
+        """Tell the owning pool that :attr:`nbytes` or :attr:`num_handles` changed."""
         if self._on_resize is not None:
             self._on_resize(self)
 

@@ -11,7 +11,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ndsampler.delayed.readers._base import Header, Reader
-from ndsampler.errors import ImageReadError
+from ndsampler.errors import ImageReadError, raise_if_out_of_descriptors
 from ndsampler.io.remote import gdal_env, is_remote, open_raster
 
 __all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for']
@@ -47,6 +47,7 @@ class NpyReader(Reader):
             try:
                 data = np.load(self.fpath, mmap_mode='r', allow_pickle=False)
             except (ValueError, OSError, EOFError) as ex:
+                raise_if_out_of_descriptors(ex, self.fpath)
                 raise ImageReadError(f'cannot read {self.fpath} as .npy: {ex}') from ex
             # a plain ndarray view of the map: slicing a np.memmap subclass costs more
             self._data = _as_hwc(data, self.fpath).view(np.ndarray)
@@ -86,7 +87,11 @@ class RasterioReader(Reader):
 
     @property
     def nbytes(self) -> int:
-        return RASTERIO_HANDLE_BYTES * max(1, len(self._handles))
+        return RASTERIO_HANDLE_BYTES * self.num_handles
+
+    @property
+    def num_handles(self) -> int:
+        return max(1, len(self._handles))
 
     def _handle(self, overview: int):
         handle = self._handles.get(overview)
@@ -123,6 +128,7 @@ class RasterioReader(Reader):
                 else:
                     src.read(indexes, window=window, out=out)
             except RasterioIOError as ex:
+                raise_if_out_of_descriptors(ex, self.fpath)
                 raise ImageReadError(f'cannot decode window {window} of {self.fpath}: {ex}') from ex
         return out.transpose(1, 2, 0)
 
@@ -150,6 +156,10 @@ class Cv2Reader(Reader):
     def nbytes(self) -> int:
         return 4096 if self._data is None else int(self._data.nbytes)
 
+    @property
+    def num_handles(self) -> int:
+        return 0  # PIL and cv2 close the file after reading
+
     def _decode(self) -> np.ndarray:
         if self._data is None:
             data = cv2.imread(self.fpath, cv2.IMREAD_UNCHANGED)
@@ -170,7 +180,8 @@ class Cv2Reader(Reader):
             with Image.open(self.fpath) as img:
                 mode, (w, h) = img.mode, img.size
             bands, dtype = _PIL_MODES[mode]
-        except (OSError, KeyError):
+        except (OSError, KeyError) as ex:
+            raise_if_out_of_descriptors(ex, self.fpath)
             data = self._decode()
             return Header(dsize=(data.shape[1], data.shape[0]), num_bands=data.shape[2], dtype=data.dtype)
         return Header(dsize=(w, h), num_bands=bands, dtype=np.dtype(dtype))

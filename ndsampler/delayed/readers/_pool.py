@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from collections import OrderedDict
 
@@ -17,15 +18,24 @@ __all__ = ['ReaderPool', 'get_reader', 'reader_pool']
 DEFAULT_BUDGET = 1 << 30
 
 
-class _Entry:
-    """A pooled reader, the stamp of the file it opened, and the bytes the pool charged for it."""
+def _default_max_handles() -> int:
+    """Half this process's soft ``RLIMIT_NOFILE``: file descriptors the pool may keep open, leaving the rest free."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(1, soft // 2)
 
-    __slots__ = ('stamp', 'reader', 'nbytes')
+
+class _Entry:
+    """A pooled reader, the stamp of the file it opened, and the bytes and handles the pool charged for it."""
+
+    __slots__ = ('stamp', 'reader', 'nbytes', 'handles')
 
     def __init__(self, stamp: tuple[int, int] | None, reader: Reader):
         self.stamp = stamp
         self.reader = reader
         self.nbytes = reader.nbytes
+        self.handles = reader.num_handles
 
 
 class ReaderPool:
@@ -33,9 +43,10 @@ class ReaderPool:
 
     A file replaced in place gets a new reader; the pool forgets everything
     when used from a new process (after fork) and is never pickled; when the
-    readers hold more than ``budget`` bytes the least recently used are dropped.
-    The bytes are a running total: each reader is charged when pooled and
-    re-charged when it reports a change (a decode, an overview handle opened).
+    readers hold more than ``budget`` bytes, or more than ``max_handles`` file
+    descriptors, the least recently used are dropped. Both are running totals:
+    each reader is charged when pooled and re-charged when it reports a change
+    (a decode, an overview handle opened).
 
     Local files are stat-ed on every :meth:`get` unless marked with
     :meth:`mark_immutable` (content-addressed cache files, whose bytes never
@@ -47,13 +58,18 @@ class ReaderPool:
     ----------
     budget : int
         Byte budget for decoded images and open handles.
+    max_handles : int | None
+        Most file descriptors the pooled readers may hold; None: half the process's soft
+        ``RLIMIT_NOFILE``, read now (past that limit every open fails with EMFILE).
     """
 
-    def __init__(self, budget: int = DEFAULT_BUDGET):
+    def __init__(self, budget: int = DEFAULT_BUDGET, max_handles: int | None = None):
         self.budget = budget
+        self.max_handles = _default_max_handles() if max_handles is None else max_handles
         self._pid = os.getpid()
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._nbytes = 0
+        self._handles = 0
         self._immutable: set[str] = set()
         self._lock = threading.Lock()
 
@@ -67,6 +83,17 @@ class ReaderPool:
         if not isinstance(value, int) or value < 0:
             raise InvalidOptionError('budget', value, 'an int >= 0 (bytes)')
         self._budget = value
+
+    @property
+    def max_handles(self) -> int:
+        """The most file descriptors the pooled readers may hold."""
+        return self._max_handles
+
+    @max_handles.setter
+    def max_handles(self, value: int) -> None:
+        if not isinstance(value, int) or value < 1:
+            raise InvalidOptionError('max_handles', value, 'an int >= 1 (file descriptors)')
+        self._max_handles = value
 
     @staticmethod
     def _stamp(key: str) -> tuple[int, int] | None:
@@ -104,6 +131,7 @@ class ReaderPool:
             self._drop(key)
             self._entries[key] = entry
             self._nbytes += entry.nbytes
+            self._handles += entry.handles
         self.enforce_budget()
         return reader
 
@@ -111,18 +139,23 @@ class ReaderPool:
         """Remove ``key``'s entry and its charge (the lock is held)."""
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self._nbytes -= entry.nbytes
+            self._uncharge(entry)
         return entry
 
+    def _uncharge(self, entry: _Entry) -> None:
+        self._nbytes -= entry.nbytes
+        self._handles -= entry.handles
+
     def _recharge(self, reader: Reader) -> None:
-        """A pooled reader's :attr:`~Reader.nbytes` changed: charge the difference and re-check the budget."""
+        """A pooled reader's bytes or handles changed: charge the difference and re-check the budget."""
         with self._lock:
             entry = self._entries.get(reader.fpath)
             if entry is None or entry.reader is not reader:
                 return  # no longer pooled
-            nbytes = reader.nbytes
+            nbytes, handles = reader.nbytes, reader.num_handles
             self._nbytes += nbytes - entry.nbytes
-            entry.nbytes = nbytes
+            self._handles += handles - entry.handles
+            entry.nbytes, entry.handles = nbytes, handles
         self.enforce_budget()
 
     def mark_immutable(self, fpath: PathLike) -> None:
@@ -166,15 +199,20 @@ class ReaderPool:
         """Bytes currently charged by the pooled readers."""
         return self._nbytes
 
+    @property
+    def num_handles(self) -> int:
+        """File descriptors currently charged by the pooled readers."""
+        return self._handles
+
     def __len__(self) -> int:
         return len(self._entries)
 
     def enforce_budget(self) -> None:
-        """Drop least recently used readers until the pool fits its budget (the newest is kept)."""
+        """Drop least recently used readers until the pool fits its budget and handle limit (the newest is kept)."""
         with self._lock:
-            while self._nbytes > self._budget and len(self._entries) > 1:
+            while (self._nbytes > self._budget or self._handles > self._max_handles) and len(self._entries) > 1:
                 _, entry = self._entries.popitem(last=False)
-                self._nbytes -= entry.nbytes
+                self._uncharge(entry)
 
     def clear(self, keep_marks: bool = False) -> None:
         """Close and forget every reader and, unless ``keep_marks``, every :meth:`mark_immutable` mark.
@@ -185,7 +223,7 @@ class ReaderPool:
         with self._lock:
             entries = list(self._entries.values())
             self._entries.clear()
-            self._nbytes = 0
+            self._nbytes = self._handles = 0
             if not keep_marks:
                 self._immutable.clear()
         for entry in entries:  # outside the lock: closing reports back through _recharge
@@ -195,15 +233,15 @@ class ReaderPool:
         # After fork the parent's handles are not ours to close; just drop them
         # (immutable marks are facts about paths and stay valid in the child).
         self._entries = OrderedDict()
-        self._nbytes = 0
+        self._nbytes = self._handles = 0
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
     def __getstate__(self):
-        return {'budget': self._budget}
+        return {'budget': self._budget, 'max_handles': self._max_handles}
 
     def __setstate__(self, state):
-        self.__init__(state['budget'])
+        self.__init__(state['budget'], state['max_handles'])
 
 
 #: The process-wide pool used by :func:`get_reader`.
