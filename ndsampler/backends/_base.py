@@ -193,10 +193,6 @@ class Backend(abc.ABC):
         self._valid[fpath] = (stamp, rank)
         return True
 
-    def exists(self, fpath: PathLike) -> bool:
-        """True when a file (valid or not) is at ``fpath``."""
-        return is_remote(fpath) or os.path.exists(fpath)
-
     # -- conversion ---------------------------------------------------------
     #: Writes ``(H, W, C)`` pixels and the source's nodata value (or None) to a path
     #: atomically (converting backends define it).
