@@ -159,6 +159,7 @@ class SamplerDataset(torch.utils.data.Dataset):
         target.update(self._target_options)
         sample = self.sampler.load_sample(target, with_annots=True, visible_thresh=self.visible_thresh)
         dets = sample['annots']['frame_dets'][0]
+        ltrb = dets.boxes.to_ltrb().data
         labels = self._labels_of(dets.data['cids'])
         if self.use_native_scale:
             parts = [sample['im']] if self.realign_native else sample['im']
@@ -169,7 +170,7 @@ class SamplerDataset(torch.utils.data.Dataset):
             mask_hw = tuple(im.shape[1:])
         item = {
             'im': im,
-            'boxes': torch.from_numpy(dets.boxes.to_ltrb().data.astype(np.float32).reshape(-1, 4)),
+            'boxes': torch.from_numpy(ltrb.astype(np.float32).reshape(-1, 4)),
             'labels': torch.from_numpy(labels),
             'aids': torch.from_numpy(np.asarray(dets.data['aids'], dtype=np.int64)),
             'tf_rel_to_abs': torch.from_numpy(
@@ -183,7 +184,7 @@ class SamplerDataset(torch.utils.data.Dataset):
             item['native_warps'] = [torch.from_numpy(np.array(kwimage.Affine.coerce(w).matrix, dtype=np.float64))
                                     for w in sample['params']['native_warps']]
         if self.with_masks:
-            item['mask'] = torch.from_numpy(_render_mask(dets, labels, mask_hw))
+            item['mask'] = torch.from_numpy(_render_mask(dets, ltrb, labels, mask_hw))
         if self.transform is not None:
             item['rng'] = np.random.default_rng([self.seed, epoch, int(index), _STREAM_TRANSFORM])
             item = self.transform(item)
@@ -213,15 +214,18 @@ def _chw_native(im: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.asarray(im).transpose(2, 0, 1)))
 
 
-def _render_mask(dets: kwimage.Detections, labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Class mask (H, W) int64: 0 background, ``label + 1`` inside each annotation."""
+def _render_mask(dets: kwimage.Detections, ltrb: np.ndarray, labels: np.ndarray,
+                 shape: tuple[int, int]) -> np.ndarray:
+    """Class mask (H, W) int64: 0 background, ``label + 1`` inside each annotation.
+
+    An annotation without a segmentation fills its box (``ltrb``: ``dets``' boxes as ltrb rows).
+    """
     canvas = np.zeros(shape, dtype=np.int32)
     segmentations = dets.data.get('segmentations')
-    boxes = dets.boxes.to_ltrb().data
     for i, label in enumerate(labels.tolist()):
         seg = None if segmentations is None else segmentations[i]
         if seg is None:
-            x1, y1, x2, y2 = np.round(boxes[i]).astype(np.int64).clip(0, None)
+            x1, y1, x2, y2 = np.round(ltrb[i]).astype(np.int64).clip(0, None)
             canvas[y1:y2, x1:x2] = label + 1
         else:
             seg.to_multi_polygon().fill(canvas, value=label + 1)

@@ -55,7 +55,7 @@ def test_mask_follows_segmentations_over_boxes():
                               segmentations=kwimage.SegmentationList([poly.to_multi_polygon(), None]),
                               datakeys=['aids', 'cids'])
     from ndsampler_torch._dataset import _render_mask
-    mask = _render_mask(dets, np.array([0, 1]), (32, 32))
+    mask = _render_mask(dets, dets.boxes.to_ltrb().data, np.array([0, 1]), (32, 32))
     assert mask[3, 3] == 1 and mask[11, 11] == 0  # inside / outside the triangle
     assert (mask[20:30, 20:25] == 2).all() and mask[30, 25] == 0
 
