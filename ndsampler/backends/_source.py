@@ -21,7 +21,7 @@ from ndsampler.errors import InvalidOptionError, SourceNotFoundError
 from ndsampler.io.remote import GDAL_REMOTE_OPTIONS, gdal_env, gdal_path, is_remote
 
 __all__ = [
-    'HASHID_MODES', 'SourceIdentity', 'source_identity', 'forget_identities',
+    'HASHID_MODES', 'check_hashid_mode', 'SourceIdentity', 'source_identity', 'forget_identities',
     'is_remote', 'gdal_path', 'gdal_env', 'GDAL_REMOTE_OPTIONS',
 ]
 
@@ -52,11 +52,12 @@ class SourceIdentity:
 _IDENTITIES: Dict[tuple, SourceIdentity] = {}
 
 
-def _check_mode(mode: str) -> str:
-    mode = str(mode).upper()
-    if mode not in HASHID_MODES:
+def check_hashid_mode(mode: str) -> str:
+    """``mode`` upper-cased, one of :data:`HASHID_MODES` (InvalidOptionError naming ``hashid_mode`` otherwise)."""
+    upper = str(mode).upper()
+    if upper not in HASHID_MODES:
         raise InvalidOptionError('hashid_mode', mode, HASHID_MODES)
-    return mode
+    return upper
 
 
 def _content_hash(fpath: str) -> str:
@@ -93,7 +94,7 @@ def source_identity(fpath: PathLike, mode: str = 'PATH', refresh: bool = False) 
     >>> ident.token.startswith('3-')
     True
     """
-    mode = _check_mode(mode)
+    mode = check_hashid_mode(mode)
     text = os.fspath(fpath)
     cache_key = (text, mode)
     if not refresh and cache_key in _IDENTITIES:

@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ndsampler._typing import BackendLike, ChannelsLike, DSize, PathLike, Slices
-from ndsampler.backends import (FRAME_STATES, HASHID_MODES, Backend, NoneBackend, coerce_backend, forget_identities,
-                                is_remote, source_identity)
+from ndsampler.backends import (FRAME_STATES, Backend, NoneBackend, check_hashid_mode, coerce_backend,
+                                forget_identities, is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
@@ -61,9 +61,7 @@ class Frames(abc.ABC):
     def __init__(self, workdir: Optional[PathLike] = None, backend: BackendLike = None,
                  hashid_mode: str = 'PATH'):
         self.backend: Backend = coerce_backend(backend)
-        self.hashid_mode = str(hashid_mode).upper()
-        if self.hashid_mode not in HASHID_MODES:
-            raise InvalidOptionError('hashid_mode', hashid_mode, HASHID_MODES)
+        self.hashid_mode = check_hashid_mode(hashid_mode)
         self.workdir = os.fspath(workdir) if workdir is not None else None
         self._reset()
 
