@@ -119,7 +119,7 @@ class Plan(abc.ABC):
     def __getitem__(self, index: int) -> Target:
         n = len(self)
         if not 0 <= index < n:
-            raise IndexError(f'plan index {index} out of range for a plan of length {n}')
+            raise errors.IndexOutOfRangeError(f'plan index {index} out of range [0, {n})')
         return self.draw(int(index), self.epoch)
 
     @abc.abstractmethod

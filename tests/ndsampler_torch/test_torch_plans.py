@@ -56,6 +56,8 @@ def test_plans_are_pure_functions_of_seed_epoch_index(sampler, regions, name):
             assert window_from_center(plan[i]['cx'], plan[i]['cy'], 48, 32) == plan[i]['slices']
     with pytest.raises(IndexError):
         plan[len(plan)]
+    with pytest.raises(errors.IndexOutOfRangeError, match=rf'plan index -1 out of range \[0, {len(plan)}\)'):
+        plan[-1]
 
 
 @pytest.mark.parametrize('name,changes', [('random', True), ('negatives', True), ('balanced', True),
