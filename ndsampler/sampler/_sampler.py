@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import kwcoco
 import kwimage
@@ -11,7 +11,7 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
-from ndsampler.errors import ImageReadError, IndexOutOfRangeError, InvalidOptionError
+from ndsampler.errors import ImageReadError, InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions

@@ -66,7 +66,7 @@ def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None) -
             if key not in TARGET_KEYS:
                 raise TargetError(f'unknown target key {key!r}; allowed: {", ".join(sorted(TARGET_KEYS))}')
             canon = ALIASES.get(key, key)
-            if canon != key and key in source and canon in source and source[canon] != value:
+            if canon != key and canon in source and source[canon] != value:
                 raise TargetError(f'target gives both {key}={value!r} and {canon}={source[canon]!r}')
             out[canon] = value
     return out
