@@ -18,16 +18,9 @@ import numpy as np
 from ndsampler.delayed import DelayedLoad
 from ndsampler.io import write_cog
 
+from ._timing import median_seconds
+
 QUANT = {'orig_min': 0.0, 'orig_max': 1.0, 'quant_min': 0, 'quant_max': 255}
-
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _worked_example(fpath: Path):
@@ -42,8 +35,8 @@ def bench_worked_example(dpath: Path, repeat: int) -> None:
     rng = np.random.default_rng(0)
     fpath = write_cog(dpath / 'example.tif', rng.integers(0, 255, (512, 512, 3), dtype=np.uint8), overviews=3)
     node = _worked_example(fpath)
-    slow = _median_time(lambda: node.finalize(optimize=False), repeat)
-    fast = _median_time(lambda: node.finalize(optimize=True), repeat)
+    slow = median_seconds(lambda: node.finalize(optimize=False), repeat)
+    fast = median_seconds(lambda: node.finalize(optimize=True), repeat)
     print(f'worked example finalize: unoptimized {slow * 1e3:.2f} ms, optimized {fast * 1e3:.2f} ms, '
           f'speedup {slow / fast:.1f}x (median of {repeat})')
 

@@ -44,6 +44,8 @@ from rasterio.windows import Window
 from ndsampler.backends import coerce_backend
 from ndsampler.frames import SimpleFrames
 
+from ._timing import loadavg
+
 WINDOW = 256
 
 
@@ -142,7 +144,7 @@ def main(argv: List[str]) -> None:
     sources = _images(size)
     work = Path(tempfile.mkdtemp(prefix='bench_frames_'))
     print(f'six {size}x{size} RGB uint8 PNGs in {_bench_dpath()}; scratch {work}')
-    print(f'load average: {open("/proc/loadavg").read().strip()}')
+    print(f'load average: {loadavg()}')
     try:
         _prepare_table(sources, work, reps=2 if quick else 1)
         frames_by = {name: SimpleFrames(sources, workdir=work / f'{name}_2_0', backend=name) for name in ['cog', 'npy']}
@@ -197,7 +199,7 @@ def main(argv: List[str]) -> None:
                 print(f'  ratio npy / memmap crop   = {rates["frames npy"] / rates["memmap crop copy (npy)"]:.2f}'
                       '  (target >= 0.7)')
         raw_cog.close()
-        print(f'\nload average: {open("/proc/loadavg").read().strip()}')
+        print(f'\nload average: {loadavg()}')
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -16,6 +16,8 @@ import numpy as np
 
 from ndsampler.regions import CocoRegions, visible_fraction
 
+from ._timing import median_seconds
+
 
 def _dataset(n_images: int, n_annots: int, big_annots: int, rng) -> kwcoco.CocoDataset:
     """``n_images`` 512x512 images sharing ``n_annots`` boxes, plus one 20000^2 image with ``big_annots``."""
@@ -58,21 +60,12 @@ def _one_at_a_time_negative(regions: CocoRegions, rng, dims: tuple[int, int]) ->
 
 def _negative_rates(label: str, regions: CocoRegions, n: int) -> None:
     dims = (256, 256)
-    t_ours = _median_time(lambda: [regions.get_negative(rng=np.random.default_rng(k), window_dims=dims)
-                                   for k in range(n)], 3) / n
-    t_ref = _median_time(lambda: [_one_at_a_time_negative(regions, np.random.default_rng(k), dims)
-                                  for k in range(n)], 3) / n
+    t_ours = median_seconds(lambda: [regions.get_negative(rng=np.random.default_rng(k), window_dims=dims)
+                                     for k in range(n)], 3) / n
+    t_ref = median_seconds(lambda: [_one_at_a_time_negative(regions, np.random.default_rng(k), dims)
+                                    for k in range(n)], 3) / n
     print(f'get_negative 256x256 on {label}: {1 / t_ours:,.0f} windows/s (median); one candidate per '
           f'window_is_skipped call {1 / t_ref:,.0f}/s; ratio {t_ref / t_ours:.2f}x')
-
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main(argv: list[str]) -> None:
@@ -95,7 +88,7 @@ def main(argv: list[str]) -> None:
     tracemalloc.stop()
     print(f'index build (table + index): {build_s:.2f} s; peak traced memory {peak / 2 ** 20:.0f} MiB; '
           f'index arrays {regions.isect_index.nbytes / 2 ** 20:.0f} MiB')
-    rebuild = _median_time(lambda: CocoRegions(dset).isect_index, 3)
+    rebuild = median_seconds(lambda: CocoRegions(dset).isect_index, 3)
     print(f'index build median of 3: {rebuild:.2f} s')
 
     table = regions.table
@@ -114,15 +107,15 @@ def main(argv: list[str]) -> None:
 
     for window in windows[:20]:
         assert regions.overlapping_aids(1, window) == table['aid'][rows[visible_fraction(ltrb, window) > 0]].tolist()
-    t_index = _median_time(indexed, 5) / len(windows)
-    t_brute = _median_time(brute, 3) / len(windows)
+    t_index = median_seconds(indexed, 5) / len(windows)
+    t_brute = median_seconds(brute, 3) / len(windows)
     print(f'overlapping_aids 256x256 on the {len(rows)}-box image: {1 / t_index:,.0f} queries/s '
           f'(median); brute-force numpy scan {1 / t_brute:,.0f} queries/s; ratio {t_brute / t_index:.1f}x')
 
     small_windows = [(int(g), np.array([0, 0, 256, 256.0])) for g in rng.integers(2, n_images + 1, size=2000)]
-    t_small = _median_time(lambda: [regions.overlapping_aids(g, w) for g, w in small_windows], 5) / len(small_windows)
+    t_small = median_seconds(lambda: [regions.overlapping_aids(g, w) for g, w in small_windows], 5) / len(small_windows)
     print(f'overlapping_aids on 512x512 images: {1 / t_small:,.0f} queries/s (median)')
-    t_neg = _median_time(lambda: regions.preselect(n_neg=1000, window_dims=(256, 256), rng=0), 3)
+    t_neg = median_seconds(lambda: regions.preselect(n_neg=1000, window_dims=(256, 256), rng=0), 3)
     print(f'preselect 1000 negatives (256x256): {t_neg:.2f} s (median)')
     _negative_rates('the 512x512 images (about 10 boxes each)', regions, 300 if quick else 1000)
     _negative_rates('12 crowded 2048x2048 images (100 boxes each)', CocoRegions(_crowded_dataset(rng)),

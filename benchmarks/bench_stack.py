@@ -5,23 +5,14 @@ and each ratio to the in-RAM ImageStack measured in the same run.
 """
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ndsampler.stack import ImageStack, ImageStackSQL
 
-
-def _per_image_seconds(func, n_images: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append((time.perf_counter() - start) / n_images)
-    return statistics.median(times)
+from ._timing import median_seconds
 
 
 def main(argv: list[str]) -> None:
@@ -49,9 +40,9 @@ def main(argv: list[str]) -> None:
 
         rows = []
         for kind in ('ram', 'sql'):
-            add = _per_image_seconds(lambda: fill(kind), n_images, repeats)
+            add = median_seconds(lambda: fill(kind), repeats) / n_images
             stack = fill(kind)
-            read = _per_image_seconds(lambda: [stack[int(i)] for i in order], n_images, repeats)
+            read = median_seconds(lambda: [stack[int(i)] for i in order], repeats) / n_images
             rows.append((kind, add, read))
 
     ram_add, ram_read = rows[0][1], rows[0][2]

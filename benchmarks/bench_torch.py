@@ -39,6 +39,8 @@ from ndsampler.delayed.readers import reader_pool
 from ndsampler.demodata import demo_images
 from ndsampler_torch import SamplerDataset, SyntheticSampler, collate
 
+from ._timing import loadavg
+
 BATCH = 32
 #: GDAL block cache of the second cog case (every window decodes its tiles)
 _SMALL_GDAL_CACHE = 16 * 2 ** 20
@@ -46,11 +48,6 @@ _SMALL_GDAL_CACHE = 16 * 2 ** 20
 
 def _mib(n_bytes: float) -> str:
     return f'{n_bytes / 2 ** 20:.1f} MiB'
-
-
-def _loadavg() -> str:
-    with open('/proc/loadavg') as file:
-        return ' '.join(file.read().split()[:3])
 
 
 def _sampler_rate(dataset: SamplerDataset, n_items: int) -> float:
@@ -227,7 +224,7 @@ def _synthetic_case(quick: bool) -> None:
 
 def main(argv: list[str]) -> None:
     quick = '--quick' in argv
-    print(f'load average before: {_loadavg()}')
+    print(f'load average before: {loadavg()}')
     _real_case(quick, '--profile' in argv)
     _synthetic_case(quick)
-    print(f'load average after: {_loadavg()}')
+    print(f'load average after: {loadavg()}')
