@@ -13,6 +13,7 @@ from ndsampler._typing import PathLike, Target
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_dims
 from ndsampler.cli._show import SHOW_MODES, sample_targets
 from ndsampler.errors import InvalidOptionError
+from ndsampler.geometry import window_from_center
 from ndsampler.sampler import CocoSampler
 
 __all__ = ['BenchCLI', 'bench_sampling', 'format_bench', 'MEMMAP_LIMIT']
@@ -26,9 +27,7 @@ def _window_slices(target: Target) -> Tuple[slice, slice]:
     if 'slices' in target:
         return tuple(target['slices'])[-2:]
     h, w = target['window_dims']
-    y0 = int(np.floor(target['cy'] - h / 2))
-    x0 = int(np.floor(target['cx'] - w / 2))
-    return slice(y0, y0 + h), slice(x0, x0 + w)
+    return window_from_center(target['cx'], target['cy'], w, h)
 
 
 def _median_rate(read: Callable[[Target], Any], targets: Sequence[Target], repeats: int) -> float:
