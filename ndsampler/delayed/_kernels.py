@@ -10,7 +10,7 @@ import numpy as np
 from ndsampler.errors import InvalidOptionError
 
 __all__ = ['INTERPOLATIONS', 'check_interpolation', 'kernel_support', 'antialias_params',
-           'fill_value', 'warp_array', 'dequantize_array', 'pad_array']
+           'fill_value', 'warp_array', 'dequantize_array', 'pad_constant', 'pad_array']
 
 INTERPOLATIONS = {
     'nearest': cv2.INTER_NEAREST,
@@ -65,13 +65,41 @@ def fill_value(dtype: np.dtype) -> float:
     return float('nan') if np.dtype(dtype).kind == 'f' else 0
 
 
-def pad_array(arr: np.ndarray, pad: list[tuple[int, int]], value: Any) -> np.ndarray:
-    """Pad the two spatial axes of an (h, w, c) array with a constant."""
+def pad_constant(arr: np.ndarray, pad: Sequence[tuple[int, int]], value: Any) -> np.ndarray:
+    """``np.pad(arr, pad, mode='constant', constant_values=value)``, several times faster for a scalar ``value``.
+
+    The same values, dtype, memory order and errors: ``value`` is cast as
+    ``np.pad`` casts it, and anything but non-negative integer widths, one
+    pair per axis, and a single value goes to ``np.pad`` itself.
+    """
+    fill = np.array(value)
+    if fill.size != 1 or fill.ndim > 2 or not _plain_widths(pad, arr.ndim):
+        return np.pad(arr, pad, mode='constant', constant_values=value)
+    out = np.empty([a + n + b for n, (a, b) in zip(arr.shape, pad)], dtype=arr.dtype,
+                   order='F' if arr.flags.fnc else 'C')
+    out[...] = fill.ravel()[0]  # np.pad assigns this numpy scalar
+    out[tuple(slice(a, a + n) for n, (a, _) in zip(arr.shape, pad))] = arr
+    return out
+
+
+def _plain_widths(pad: Any, ndim: int) -> bool:
+    """``pad`` is a list or tuple of ``ndim`` (at least one) pairs of non-negative integers."""
+    if not isinstance(pad, (list, tuple)) or not 0 < len(pad) == ndim:
+        return False
+    for pair in pad:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            return False
+        for w in pair:
+            if not isinstance(w, (int, np.integer)) or isinstance(w, bool) or w < 0:
+                return False
+    return True
+
+
+def pad_array(arr: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
+    """Pad the two spatial axes of an (h, w, c) array with :func:`fill_value` (``arr`` itself when ``pad`` is 0)."""
     if not any(a or b for a, b in pad):
         return arr
-    if value != value and arr.dtype.kind != 'f':
-        value = 0
-    return np.pad(arr, list(pad) + [(0, 0)], mode='constant', constant_values=value)
+    return pad_constant(arr, list(pad) + [(0, 0)], fill_value(arr.dtype))
 
 
 def _corner_to_cv2(matrix: np.ndarray) -> np.ndarray:

@@ -490,15 +490,13 @@ class DelayedCrop(_Unary):
         clipped, pad = clip_slices(self.slices, (h, w))
         if type(child) is DelayedLoad:
             arr = child.read(clipped, bands=self.chan_idxs)
-            if pad == [(0, 0), (0, 0)]:
-                return arr
         elif type(child) is DelayedOverview and type(child.child) is DelayedLoad and child.reads_file:
             arr = child.child.read(clipped, overview=child.overview, bands=self.chan_idxs)
         else:
             arr = child._finalize()[clipped]
             if self.chan_idxs is not None:
                 arr = arr[:, :, self.chan_idxs]
-        return pad_array(arr, pad, fill_value(arr.dtype))
+        return pad_array(arr, pad)
 
 
 class DelayedWarp(_Unary):

@@ -15,6 +15,7 @@ import numpy as np
 from ndsampler._typing import Target
 from ndsampler.channels import GENERIC_SENSOR, ChannelSpec, SensorChanSpec
 from ndsampler.delayed import DelayedCrop, DelayedLoad
+from ndsampler.delayed._kernels import pad_constant
 from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity
 from ndsampler.sampler._index import DatasetIndex
@@ -125,8 +126,7 @@ def _pad(arr: np.ndarray, pad: list[tuple[int, int]], tr: Target) -> np.ndarray:
     padkw = dict(tr['padkw'])
     mode = padkw.pop('mode')
     if mode == 'constant' or arr.size == 0:
-        padkw = {'constant_values': _fill_value(tr, arr.dtype)}
-        mode = 'constant'
+        return pad_constant(arr, pad, _fill_value(tr, arr.dtype))
     return np.pad(arr, pad, mode=mode, **padkw)
 
 
