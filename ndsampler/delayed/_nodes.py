@@ -15,13 +15,12 @@ from ndsampler.delayed._kernels import (QUANTIZATION_KEYS, check_interpolation, 
                                         pad_array, warp_array)
 from ndsampler.delayed.readers import get_reader
 from ndsampler.errors import InvalidOptionError, TransformError, WindowError
-from ndsampler.geometry import affine_of, clip_slices, normalize_slices, pad_slices, slices_shape, warp_box
+from ndsampler.geometry import affine_of, clip_slices, normalize_slices, pad_slices, warp_box
 
 __all__ = ['DelayedImage', 'DelayedLoad', 'DelayedIdentity', 'DelayedNans', 'DelayedCrop', 'DelayedWarp',
            'DelayedDequantize', 'DelayedOverview', 'DelayedChannelConcat']
 
 _NODATA_METHODS = (None, 'float')
-_UNDO_PARAMS = ('offset', 'scale', 'shearx', 'theta')
 
 
 def _check_dsize(dsize) -> DSize:
@@ -212,11 +211,6 @@ class DelayedImage(ABC):
         print(text, file=sys.stdout if file is None else file)
         return text
 
-    def leaves(self) -> list[DelayedImage]:
-        """Nodes without children, left to right."""
-        kids = self.children
-        return [self] if not kids else [leaf for kid in kids for leaf in kid.leaves()]
-
     def __repr__(self) -> str:
         return f'<{self._label()} dsize={self.dsize} chans={self.num_channels}>'
 
@@ -310,11 +304,9 @@ class DelayedLoad(DelayedImage):
         self._prepared = True
         return self
 
-    def _need(self, value):
+    def _need(self, value) -> None:
         if value is None and not self._prepared:
             self.prepare()
-            return True
-        return False
 
     @property
     def dsize(self) -> DSize:
@@ -490,7 +482,7 @@ class DelayedCrop(_Unary):
         clipped, pad = clip_slices(self.slices, (h, w))
         if type(child) is DelayedLoad:
             arr = child.read(clipped, bands=self.chan_idxs)
-        elif type(child) is DelayedOverview and type(child.child) is DelayedLoad and child.reads_file:
+        elif type(child) is DelayedOverview and child.reads_file:
             arr = child.child.read(clipped, overview=child.overview, bands=self.chan_idxs)
         else:
             arr = child._finalize()[clipped]

@@ -24,8 +24,8 @@ import numpy as np
 
 from ndsampler.delayed._channels import band_runs
 from ndsampler.delayed._kernels import kernel_support
-from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedIdentity,
-                                      DelayedImage, DelayedLoad, DelayedNans, DelayedOverview, DelayedWarp)
+from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedImage, DelayedLoad,
+                                      DelayedNans, DelayedOverview, DelayedWarp)
 from ndsampler.geometry import box_to_slices, clip_slices, is_identity, is_integer_translation, slices_shape, warp_box
 
 __all__ = ['optimize']
@@ -257,7 +257,7 @@ def _pick_overview(node: DelayedImage, bottleneck: float):
     """Replace a load (or overview of a load) by the coarsest overview keeping ``bottleneck`` resolution."""
     level = 0
     load = node
-    if type(node) is DelayedOverview and type(node.child) is DelayedLoad and node.reads_file:
+    if type(node) is DelayedOverview and node.reads_file:
         level, load = node.overview, node.child
     if type(load) is not DelayedLoad or bottleneck >= 1:
         return node, None

@@ -17,7 +17,6 @@ __all__ = [
 
 #: Absolute tolerance used to recognise identity / integer matrices.
 ATOL = 1e-9
-_EYE = np.eye(3)
 
 
 def affine_of(transform: AffineLike) -> kwimage.Affine:

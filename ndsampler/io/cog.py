@@ -16,11 +16,10 @@ from ndsampler.errors import InvalidOptionError
 from ndsampler.io.atomic import atomic_write
 from ndsampler.io.remote import open_raster
 
-__all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'LOSSLESS_COMPRESSIONS', 'COG_LEVEL_RANGES']
+__all__ = ['write_cog', 'is_cog', 'COG_COMPRESSIONS', 'COG_LEVEL_RANGES']
 
 #: Compressions the GDAL COG driver accepts (JPEG and WEBP are lossy).
 COG_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS', 'JPEG', 'WEBP', 'LERC')
-LOSSLESS_COMPRESSIONS = ('NONE', 'ZSTD', 'DEFLATE', 'LZW', 'LZMA', 'PACKBITS')
 #: Inclusive ``(min, max)`` compression ``level`` per codec that has one.
 COG_LEVEL_RANGES = {'ZSTD': (1, 22), 'DEFLATE': (1, 12), 'LZMA': (0, 9)}
 _OVERVIEW_RESAMPLING = ('NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'LANCZOS', 'MODE', 'RMS')

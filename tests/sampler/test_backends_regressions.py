@@ -1,7 +1,6 @@
 """Every backend on images and videos, and regression tests for the ndsampler 0.8.1 bugs (issue 4 item 5)."""
 import pathlib
 
-import kwcoco
 import numpy as np
 import pytest
 

@@ -3,7 +3,6 @@ import os
 
 import kwimage
 import numpy as np
-import pytest
 
 from ndsampler.geometry import warp_box
 
