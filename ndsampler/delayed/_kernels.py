@@ -10,7 +10,7 @@ import numpy as np
 from ndsampler.errors import InvalidOptionError
 
 __all__ = ['INTERPOLATIONS', 'check_interpolation', 'kernel_support', 'antialias_params',
-           'fill_value', 'warp_array', 'dequantize_array', 'pad_constant', 'pad_array']
+           'fill_value', 'axis_scales', 'warp_array', 'dequantize_array', 'pad_constant', 'pad_array']
 
 INTERPOLATIONS = {
     'nearest': cv2.INTER_NEAREST,
@@ -63,6 +63,11 @@ def kernel_support(interpolation: str, antialias: bool, sx: float, sy: float) ->
 def fill_value(dtype: np.dtype) -> float:
     """What out-of-bounds pixels become: NaN for float data, 0 otherwise."""
     return float('nan') if np.dtype(dtype).kind == 'f' else 0
+
+
+def axis_scales(matrix: np.ndarray) -> tuple[float, float]:
+    """How much an affine stretches the x and y axes: the lengths of its first two columns."""
+    return math.hypot(matrix[0, 0], matrix[1, 0]), math.hypot(matrix[0, 1], matrix[1, 1])
 
 
 def pad_constant(arr: np.ndarray, pad: Sequence[tuple[int, int]], value: Any) -> np.ndarray:
@@ -127,8 +132,7 @@ def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], inte
         return out
     work = arr if dtype in _CV2_DTYPES else arr.astype(np.float64)
     if antialias and interpolation != 'nearest':
-        sx = math.hypot(matrix[0, 0], matrix[1, 0])
-        sy = math.hypot(matrix[0, 1], matrix[1, 1])
+        sx, sy = axis_scales(matrix)
         kx, sigx = antialias_params(sx)
         ky, sigy = antialias_params(sy)
         if kx > 1 or ky > 1:

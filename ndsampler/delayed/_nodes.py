@@ -14,6 +14,7 @@ from ndsampler.delayed import _channels as chans
 from ndsampler.delayed._kernels import (QUANTIZATION_KEYS, check_interpolation, dequantize_array, fill_value,
                                         pad_array, warp_array)
 from ndsampler.delayed.readers import get_reader
+from ndsampler.delayed.readers._base import overview_dsize
 from ndsampler.errors import InvalidOptionError, TransformError, WindowError
 from ndsampler.geometry import affine_of, clip_slices, normalize_slices, pad_slices, warp_box
 
@@ -578,9 +579,7 @@ class DelayedOverview(_Unary):
 
     @property
     def dsize(self) -> DSize:
-        w, h = self.child.dsize
-        f = 1 << self.overview
-        return (-(-w // f), -(-h // f))
+        return overview_dsize(self.child.dsize, self.overview)
 
     @property
     def reads_file(self) -> bool:

@@ -23,7 +23,7 @@ import kwimage
 import numpy as np
 
 from ndsampler.delayed._channels import band_runs
-from ndsampler.delayed._kernels import kernel_support
+from ndsampler.delayed._kernels import axis_scales, kernel_support
 from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedImage, DelayedLoad,
                                       DelayedNans, DelayedOverview, DelayedWarp)
 from ndsampler.geometry import box_to_slices, clip_slices, is_identity, is_integer_translation, slices_shape, warp_box
@@ -77,10 +77,6 @@ def _compose_bands(outer, inner):
     return [outer[i] for i in inner]
 
 
-def _scales(matrix: np.ndarray) -> tuple[float, float]:
-    return math.hypot(matrix[0, 0], matrix[1, 0]), math.hypot(matrix[0, 1], matrix[1, 1])
-
-
 class _Chain:
     """A chain of crops and warps folded into one affine from base pixels to output pixels."""
 
@@ -110,7 +106,7 @@ class _Chain:
                 self.params = op.params
                 if not (op.border_value == 'auto' and is_integer_translation(op_matrix)):
                     self.pure = False
-                self.bottleneck = min(self.bottleneck, max(_scales(self.matrix)))
+                self.bottleneck = min(self.bottleneck, max(axis_scales(self.matrix)))
             self.limits.append((self.matrix.copy(), op.dsize))
 
     def over(self, part: DelayedImage, part_bands) -> '_Chain':
@@ -127,7 +123,7 @@ class _Chain:
         outer = [(matrix @ inner.matrix, dsize) for matrix, dsize in self.limits]
         sub.matrix = outer[-1][0]
         sub.limits = inner.limits + outer
-        sub.bottleneck = min([inner.bottleneck] + [max(_scales(matrix)) for matrix, _ in outer])
+        sub.bottleneck = min([inner.bottleneck] + [max(axis_scales(matrix)) for matrix, _ in outer])
         return sub
 
 
@@ -213,7 +209,7 @@ def _warp_into(chain: _Chain) -> DelayedImage:
             matrix = matrix @ to_inner
             limits = [(m @ to_inner, d) for m, d in limits]
 
-    sx, sy = _scales(matrix)
+    sx, sy = axis_scales(matrix)
     support_x, support_y = kernel_support(params['interpolation'], params['antialias'], sx, sy)
     w, h = chain.dsize
     bx0, by0, bx1, by1 = _source_extent(matrix, w, h)

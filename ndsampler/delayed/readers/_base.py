@@ -9,7 +9,20 @@ import numpy as np
 
 from ndsampler.errors import InvalidOptionError, WindowError
 
-__all__ = ['Header', 'Reader']
+__all__ = ['Header', 'Reader', 'overview_dsize']
+
+
+def overview_dsize(dsize: tuple[int, int], level: int) -> tuple[int, int]:
+    """``(w, h)`` of pyramid ``level`` (0 = full resolution) of a ``dsize`` image, as GDAL sizes it: ``ceil(d / 2**level)``.
+
+    Example
+    -------
+    >>> overview_dsize((384, 513), 2)
+    (96, 129)
+    """
+    factor = 1 << int(level)
+    w, h = dsize
+    return (-(-w // factor), -(-h // factor))
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,8 @@ class Header:
     nodata: float | None = None
 
     def overview_dsize(self, level: int) -> tuple[int, int]:
-        """``(w, h)`` of overview ``level`` (0 = full resolution), as GDAL sizes them: ``ceil(d / 2**level)``."""
-        factor = 1 << int(level)
-        w, h = self.dsize
-        return (-(-w // factor), -(-h // factor))
+        """``(w, h)`` of overview ``level`` (0 = full resolution): :func:`overview_dsize` of :attr:`dsize`."""
+        return overview_dsize(self.dsize, level)
 
 
 class Reader(ABC):
