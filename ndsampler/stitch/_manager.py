@@ -16,6 +16,7 @@ import numpy as np
 from ndsampler._typing import DSize, PathLike, Slices
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.errors import InvalidOptionError, StitchingError, UnknownIdError
+from ndsampler.geometry import affine_of
 from ndsampler.stitch._asset import PROB_FORMATS, write_result
 from ndsampler.stitch._stitcher import Stitcher, coerce_float_dtype
 from ndsampler.stitch._writer import WriterQueue
@@ -235,7 +236,7 @@ class CocoStitchingManager:
     def _stitch_from_img(self, img: dict) -> kwimage.Affine:
         if self.stitching_space == 'image':
             return kwimage.Affine.eye()
-        return kwimage.Affine.coerce(img.get('warp_img_to_vid', None) or {'type': 'affine'})
+        return affine_of(img.get('warp_img_to_vid', None))
 
     def _stitch_dsize(self, img: dict) -> DSize:
         if self.stitching_space == 'video' and img.get('video_id', None) is not None:
