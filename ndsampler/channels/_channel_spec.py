@@ -445,9 +445,7 @@ class ChannelSpec(SpecBase):
             if len(self._streams) == 1:
                 self._fused = self._streams[0]
             else:
-                codes = tuple(code for stream in self._streams for code in stream._codes)
-                bands = tuple(band for stream in self._streams for band in stream._bands)
-                self._fused = FusedChannelSpec._make(codes, bands)
+                self._fused = FusedChannelSpec.coerce(self._streams)
         return self._fused
 
     def code_list(self) -> List[str]:
