@@ -1,6 +1,7 @@
 """Concrete readers: memory-mapped ``.npy``, rasterio for TIFF/COG, cv2 for everything else."""
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Callable
 
@@ -93,14 +94,15 @@ class RasterioReader(Reader):
     def num_handles(self) -> int:
         return max(1, len(self._handles))
 
+    def _env(self) -> contextlib.AbstractContextManager:
+        """:func:`~ndsampler.io.gdal_env` for a remote path, nothing for a local one."""
+        return gdal_env() if self._remote else contextlib.nullcontext()
+
     def _handle(self, overview: int):
         handle = self._handles.get(overview)
         if handle is None:
             kw = {} if overview == 0 else {'overview_level': overview - 1}
-            if self._remote:
-                with gdal_env():
-                    handle = open_raster(self.fpath, **kw)
-            else:
+            with self._env():
                 handle = open_raster(self.fpath, **kw)
             self._handles[overview] = handle
             self._resized()
@@ -122,10 +124,7 @@ class RasterioReader(Reader):
                        dtype=self._header.dtype)
         if out.size:
             try:
-                if self._remote:
-                    with gdal_env():
-                        src.read(indexes, window=window, out=out)
-                else:
+                with self._env():
                     src.read(indexes, window=window, out=out)
             except RasterioIOError as ex:
                 raise_if_out_of_descriptors(ex, self.fpath)
