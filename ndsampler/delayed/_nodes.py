@@ -341,11 +341,12 @@ class DelayedLoad(DelayedImage):
 
     def read(self, slices=None, overview: int = 0, bands: Sequence[int] | None = None) -> np.ndarray:
         """Read an in-bounds window at a pyramid level (nodata handled per ``nodata_method``)."""
-        arr = get_reader(self.fpath).read(slices, overview=overview, bands=bands)
+        reader = get_reader(self.fpath)
+        arr = reader.read(slices, overview=overview, bands=bands)
         if self.nodata_method == 'float':
             nodata = self._nodata
             if nodata is None and not self._prepared:
-                nodata = get_reader(self.fpath).header().nodata
+                nodata = reader.header().nodata
             out = arr.astype(np.float32)
             if nodata is not None:
                 out[arr == nodata] = np.nan
