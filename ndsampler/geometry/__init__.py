@@ -8,6 +8,7 @@ from ndsampler.geometry._affine import (
     decompose_scale,
     is_identity,
     is_integer_translation,
+    positive_scale_shift,
     warp_box,
 )
 from ndsampler.geometry._windows import (
@@ -33,6 +34,7 @@ __all__ = [
     'affine_of',
     'is_identity',
     'is_integer_translation',
+    'positive_scale_shift',
     'decompose_scale',
     'warp_box',
 ]

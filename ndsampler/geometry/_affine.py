@@ -11,6 +11,7 @@ __all__ = [
     'affine_of',
     'is_identity',
     'is_integer_translation',
+    'positive_scale_shift',
     'decompose_scale',
     'warp_box',
 ]
@@ -82,6 +83,23 @@ def is_integer_translation(transform: AffineLike, atol: float = ATOL) -> bool:
     (a, b, c), (d, e, f), _ = _rows(transform)
     return abs(a - 1) <= atol and abs(e - 1) <= atol and abs(b) <= atol and abs(d) <= atol \
         and abs(c - round(c)) <= atol and abs(f - round(f)) <= atol
+
+
+def positive_scale_shift(transform: kwimage.Affine) -> tuple[float, float, float, float] | None:
+    """``(sx, sy, tx, ty)`` when ``transform`` only scales by positive factors and shifts, else None.
+
+    No rotation, shear or flip: such a transform maps boxes and pixel spans by
+    their numbers. ``transform.matrix`` is read as is (no validation; per sample).
+
+    Example
+    -------
+    >>> positive_scale_shift(kwimage.Affine.affine(scale=(2, 3), offset=(5, -1)))
+    (2.0, 3.0, 5.0, -1.0)
+    >>> positive_scale_shift(kwimage.Affine.scale((-1, 1))) is None
+    True
+    """
+    (a, b, c), (d, e, f), _ = transform.matrix.tolist()
+    return (a, e, c, f) if b == 0 and d == 0 and a > 0 and e > 0 else None
 
 
 def decompose_scale(transform: AffineLike) -> tuple[float, float]:

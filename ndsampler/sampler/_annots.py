@@ -8,7 +8,7 @@ import kwimage
 import numpy as np
 
 from ndsampler.errors import InvalidOptionError
-from ndsampler.geometry import warp_box
+from ndsampler.geometry import positive_scale_shift, warp_box
 from ndsampler.regions import visible_fraction
 from ndsampler.sampler._index import DatasetIndex
 
@@ -145,7 +145,7 @@ class ImageBoxes:
         A few rows under a scale + shift (every image sample) are gathered and mapped in
         Python, where numpy's per-call cost would dominate; the numbers equal numpy's.
         """
-        coeffs = (1.0, 1.0, 0.0, 0.0) if tf is None else _scale_shift_coeffs(tf)
+        coeffs = (1.0, 1.0, 0.0, 0.0) if tf is None else positive_scale_shift(tf)
         if coeffs is None:
             aids, cids, class_idxs = self._ids[local].T
             return aids, cids, class_idxs, warp_box(self.ltrb[local], tf.matrix).data
@@ -219,12 +219,6 @@ class BoxLookup:
             rows, _ = self.regions._query(gid, window_ltrb, visible_thresh)
             local = np.searchsorted(boxes.rows, rows)
         return boxes, local
-
-
-def _scale_shift_coeffs(tf: kwimage.Affine) -> tuple[float, float, float, float] | None:
-    """``(sx, sy, tx, ty)`` when ``tf`` is a positive scale + shift (boxes map by their numbers), else None."""
-    (a, b, c), (d, e, f), _ = tf.matrix.tolist()
-    return (a, e, c, f) if b == 0 and d == 0 and a > 0 and e > 0 else None
 
 
 def _segmentation(sseg: Any, dims: tuple[int, int]):

@@ -17,7 +17,7 @@ from ndsampler.channels import GENERIC_SENSOR, ChannelSpec, SensorChanSpec
 from ndsampler.delayed import DelayedCrop, DelayedLoad
 from ndsampler.delayed._kernels import pad_constant
 from ndsampler.errors import ChannelSpecError
-from ndsampler.geometry import is_identity
+from ndsampler.geometry import is_identity, positive_scale_shift
 from ndsampler.sampler._index import DatasetIndex
 
 __all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels', 'has_valid_pixels']
@@ -161,12 +161,13 @@ def _part_valid(warp: kwimage.Affine, shape_hw: tuple[int, int], tr: Target,
 
     None when the warp is not a positive scale + shift (rotated parts keep the warp's border).
     """
-    (a, b, c), (d, e, f), _ = warp.matrix.tolist()
-    if b or d or a <= 0 or e <= 0:
+    coeffs = positive_scale_shift(warp)
+    if coeffs is None:
         return None
+    sx, sy, tx, ty = coeffs
     window = params['window']
-    return (_valid_span(window[0].start + f, shape_hw[0], 1.0 / e, tr['space_dims'][0]),
-            _valid_span(window[1].start + c, shape_hw[1], 1.0 / a, tr['space_dims'][1]))
+    return (_valid_span(window[0].start + ty, shape_hw[0], 1.0 / sy, tr['space_dims'][0]),
+            _valid_span(window[1].start + tx, shape_hw[1], 1.0 / sx, tr['space_dims'][1]))
 
 
 def _frame_pixels(arr: np.ndarray, tr: Target, out_hw: tuple[int, int], valid, cropped: bool) -> np.ndarray:

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ndsampler.errors import TransformError
-from ndsampler.geometry import affine_of, decompose_scale, is_identity, is_integer_translation, warp_box
+from ndsampler.geometry import (affine_of, decompose_scale, is_identity, is_integer_translation, positive_scale_shift,
+                                warp_box)
 
 
 def test_affine_of_forms():
@@ -30,6 +31,11 @@ def test_predicates():
     assert is_integer_translation(kwimage.Affine.translate((3, -2)))
     assert not is_integer_translation(kwimage.Affine.translate((0.5, 0)))
     assert not is_integer_translation(kwimage.Affine.scale(2))
+    assert positive_scale_shift(kwimage.Affine.affine(scale=(2, 0.5), offset=(3, -4))) == (2.0, 0.5, 3.0, -4.0)
+    assert positive_scale_shift(kwimage.Affine.eye()) == (1.0, 1.0, 0.0, 0.0)
+    for other in [kwimage.Affine.scale((-1, 1)), kwimage.Affine.scale((1, 0)), kwimage.Affine.rotate(0.1),
+                  kwimage.Affine.affine(shearx=0.2)]:
+        assert positive_scale_shift(other) is None
 
 
 @given(st.floats(0.1, 10), st.floats(0.1, 10), st.floats(-3.1, 3.1), st.floats(-100, 100))
