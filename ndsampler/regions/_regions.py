@@ -339,7 +339,8 @@ class CocoRegions:
         if index is None:
             if n_pos == 0:
                 raise WindowError('the dataset has no positive annotations to sample')
-            index = int(ensure_generator(rng).integers(n_pos))
+            rng = ensure_generator(rng)  # one generator for the index and the jitter
+            index = int(rng.integers(n_pos))
         _check_index('positive', index, n_pos)
         pos = self._pos_select_idxs[index] if self._pos_select_idxs is not None else index
         row = int(self.table['positive_rows'][pos])

@@ -186,6 +186,16 @@ def test_batched_box_tests_match_brute_force(windows, neg_thresh):
     assert [regions.window_is_skipped(int(g), w, neg_thresh) for g, w in zip(gids, ltrb)] == expected
 
 
+def test_random_positive_draws_index_and_jitter_from_one_generator(small_dset):
+    """A seed gives one generator: the jitter continues its stream (was a second generator of the same seed)."""
+    regions = CocoRegions(small_dset)
+    for seed in range(5):
+        got = regions.get_positive(rng=seed, jitter=0.4)
+        rng = np.random.default_rng(seed)
+        expected = regions.get_positive(int(rng.integers(regions.n_positives)), rng=rng, jitter=0.4)
+        assert got == expected
+
+
 def test_rng_forms_and_errors(small_dset):
     regions = CocoRegions(small_dset)
     assert regions.get_positive(rng=4) == regions.get_positive(rng=np.random.default_rng(4))
