@@ -58,10 +58,9 @@ class _Ring:
             self._allocate(slot, nbytes)
         elif len(self.storages) < RING_SLOTS:
             slot = len(self.storages)
-            self.storages.append(torch.UntypedStorage(0))
-            self.generations.append(-1)
+            self.storages.append(torch.UntypedStorage._new_shared(nbytes))  # appended only once allocated
+            self.generations.append(0)
             self.shipped.append(-1)
-            self._allocate(slot, nbytes)
         else:
             return None
         self.in_use[slot] = 1
