@@ -31,6 +31,7 @@ __all__ = [
     'WindowError',
     'TransformError',
     'TargetError',
+    'MissingNegativePool',
     'UnknownIdError',
     'IndexOutOfRangeError',
     'SourceNotFoundError',
@@ -93,6 +94,13 @@ class TransformError(NdsamplerError, ValueError):
 
 class TargetError(NdsamplerError, ValueError):
     """A sampling target dict is malformed (unknown key, conflicting keys)."""
+
+
+class MissingNegativePool(TargetError, AssertionError):
+    """A negative was asked for by index before any negatives were preselected.
+
+    Also an ``AssertionError``, as ndsampler 0.8's class of the same name.
+    """
 
 
 class UnknownIdError(NdsamplerError, KeyError):

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError, WindowError
+from ndsampler.errors import (IndexOutOfRangeError, InvalidOptionError, MissingNegativePool, TargetError, UnknownIdError,
+                              WindowError)
 from ndsampler.geometry import window_from_center
 from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
 from ndsampler.regions._rng import ensure_generator
@@ -499,7 +500,7 @@ class CocoRegions:
         if index is None:
             return self._one_window(window_dims, rng, self.neg_thresh, 'negative')
         if self._negative_pool is None:
-            raise TargetError(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
+            raise MissingNegativePool(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
         _check_index('negative', index, len(self._negative_pool))
         return dict(self._negative_pool[index])
 
