@@ -9,6 +9,7 @@ import torch
 
 from ndsampler import errors
 from ndsampler._typing import WindowDims
+from ndsampler.sampler import render_class_mask
 
 from ._plans import Plan, make_plan
 
@@ -45,7 +46,9 @@ class SamplerDataset(torch.utils.data.Dataset):
         (see :class:`RandomHorizontalFlip`).
     with_masks : bool
         Add ``mask``: (H, W) int64, 0 where no annotation is, ``label + 1`` inside an
-        annotation's segmentation (its box when it has none); later annotations paint over earlier.
+        annotation's segmentation (its box when it has none). Where annotations overlap the
+        rule of :func:`ndsampler.sampler.render_class_mask` decides (the smaller box wins), so
+        the mask equals the sampler's ``class_masks`` of the same window up to the values.
     seed : int
         Seed of the plan built from a name and of the transform generators.
     visible_thresh : float
@@ -184,7 +187,7 @@ class SamplerDataset(torch.utils.data.Dataset):
             item['native_warps'] = [torch.from_numpy(np.array(kwimage.Affine.coerce(w).matrix, dtype=np.float64))
                                     for w in sample['params']['native_warps']]
         if self.with_masks:
-            item['mask'] = torch.from_numpy(_render_mask(dets, ltrb, labels, mask_hw))
+            item['mask'] = torch.from_numpy(render_class_mask(dets, mask_hw, values=labels + 1).astype(np.int64))
         if self.transform is not None:
             item['rng'] = np.random.default_rng([self.seed, epoch, int(index), _STREAM_TRANSFORM])
             item = self.transform(item)
@@ -213,20 +216,3 @@ def _chw_native(im: np.ndarray) -> torch.Tensor:
     """An (H, W, C) array as a C-contiguous (C, H, W) tensor of its own dtype."""
     return torch.from_numpy(np.ascontiguousarray(np.asarray(im).transpose(2, 0, 1)))
 
-
-def _render_mask(dets: kwimage.Detections, ltrb: np.ndarray, labels: np.ndarray,
-                 shape: tuple[int, int]) -> np.ndarray:
-    """Class mask (H, W) int64: 0 background, ``label + 1`` inside each annotation.
-
-    An annotation without a segmentation fills its box (``ltrb``: ``dets``' boxes as ltrb rows).
-    """
-    canvas = np.zeros(shape, dtype=np.int32)
-    segmentations = dets.data.get('segmentations')
-    for i, label in enumerate(labels.tolist()):
-        seg = None if segmentations is None else segmentations[i]
-        if seg is None:
-            x1, y1, x2, y2 = np.round(ltrb[i]).astype(np.int64).clip(0, None)
-            canvas[y1:y2, x1:x2] = label + 1
-        else:
-            seg.to_multi_polygon().fill(canvas, value=label + 1)
-    return canvas.astype(np.int64)

@@ -352,23 +352,57 @@ def _fill_rings(mask: np.ndarray, rings: list[np.ndarray], value: int) -> None:
     mask[y0:y1, x0:x1][inside] = value
 
 
-def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int], background: int = 0) -> np.ndarray:
-    """An ``(H, W)`` int32 mask of category ids drawn from segmentations (boxes where none).
+def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int],
+                      values: Sequence[int] | np.ndarray | None = None, background: int = 0) -> np.ndarray:
+    """An ``(H, W)`` int32 class mask of the detections: the one mask rule of ndsampler.
 
-    A pixel takes an annotation's category when its centre is inside the shape
-    (SPEC §2 pixel convention). Larger annotations are drawn first, so smaller
-    ones stay visible on top.
+    The sampler's ``annots['class_masks']`` and the torch dataset's ``mask`` both come from
+    here, so one window gives one mask (only the values written differ).
+
+    Parameters
+    ----------
+    dets : kwimage.Detections
+        Boxes (and optional ``segmentations``) in mask pixels.
+    out_hw : (int, int)
+        Mask size ``(h, w)``.
+    values : sequence of int, optional
+        The value painted for each detection (default: its category id, ``dets.data['cids']``).
+    background : int
+        The value of pixels outside every annotation.
+
+    Returns
+    -------
+    np.ndarray
+        ``(H, W)`` int32.
+
+    Notes
+    -----
+    The rule:
+
+    * A pixel belongs to an annotation when its centre is inside the annotation's
+      segmentation, or inside its box when it has none (SPEC §2 pixel convention;
+      holes excluded, even-odd rule).
+    * Annotations are painted in order of decreasing box area, so where two overlap the
+      **smaller box wins**; of two with the same box area the **later one** (in the
+      detections' order, which is dataset order) wins.
+    * Pixels of no annotation keep ``background``.
 
     Example
     -------
-    >>> boxes = kwimage.Boxes(np.array([[1, 0, 3, 2]]), 'ltrb')
-    >>> dets = kwimage.Detections(data={'boxes': boxes, 'cids': np.array([7])}, datakeys=['cids'])
-    >>> render_class_mask(dets, (3, 4)).tolist()
-    [[0, 7, 7, 0], [0, 7, 7, 0], [0, 0, 0, 0]]
+    >>> boxes = kwimage.Boxes(np.array([[1, 0, 3, 2], [0, 0, 4, 3]]), 'ltrb')
+    >>> dets = kwimage.Detections(data={'boxes': boxes, 'cids': np.array([7, 5])}, datakeys=['cids'])
+    >>> render_class_mask(dets, (3, 4)).tolist()  # the smaller box (7) stays on top of the larger (5)
+    [[5, 7, 7, 5], [5, 7, 7, 5], [5, 5, 5, 5]]
+    >>> render_class_mask(dets, (3, 4), values=[2, 1], background=-1)[2].tolist()
+    [1, 1, 1, 1]
     """
     mask = np.full(out_hw, background, dtype=np.int32)
     if len(dets) == 0:
         return mask
+    values = dets.data['cids'] if values is None else values
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    if len(values) != len(dets):
+        raise InvalidOptionError('values', values.tolist(), f'one value per detection ({len(dets)})')
     boxes = dets.boxes.to_ltrb().data
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     ssegs = dets.data.get('segmentations')
@@ -376,5 +410,5 @@ def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int], backgro
         shape = ssegs[row] if ssegs is not None else None
         if shape is None:
             shape = dets.boxes[int(row):int(row) + 1].to_polygons()[0]
-        _fill_rings(mask, _rings(shape), int(dets.data['cids'][row]))
+        _fill_rings(mask, _rings(shape), int(values[row]))
     return mask

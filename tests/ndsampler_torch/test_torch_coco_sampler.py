@@ -1,6 +1,9 @@
 """SamplerDataset over the real CocoSampler on kwcoco demo data."""
 import pickle
 
+import kwcoco
+import kwimage
+import numpy as np
 import pytest
 import torch
 
@@ -65,3 +68,35 @@ def test_fork_workers_match_main_process(sampler):
     assert len(main) == len(forked) == 3
     for (ia, ma, ka), (ib, mb, kb) in zip(main, forked):
         assert ia == ib and torch.equal(ma, mb) and torch.equal(ka, kb)
+
+
+def _overlap_dset(root):
+    """One 40x60 image: a small box of class 'a', then a larger overlapping box of 'b', then an 'a' polygon over 'b'."""
+    rng = np.random.default_rng(0)
+    fpath = root / 'img.png'
+    kwimage.imwrite(fpath, rng.integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    dset = kwcoco.CocoDataset()
+    ca, cb = dset.add_category('a'), dset.add_category('b')
+    gid = dset.add_image(file_name=str(fpath), width=60, height=40)
+    dset.add_annotation(gid, category_id=ca, bbox=[10.0, 8.0, 8.0, 6.0])
+    dset.add_annotation(gid, category_id=cb, bbox=[4.5, 4.0, 30.0, 20.0])  # larger, later in the dataset
+    tri = kwimage.Polygon(exterior=np.array([[20, 6], [40, 6], [20, 30]], float))
+    dset.add_annotation(gid, category_id=ca, bbox=[20.0, 6.0, 20.0, 24.0], segmentation=tri.to_coco('new'))
+    return dset
+
+
+def test_dataset_mask_is_the_sampler_class_mask(tmp_path):
+    sampler = CocoSampler(_overlap_dset(tmp_path), workdir=tmp_path / 'work')
+    ds = SamplerDataset(sampler, 'grid', window_dims=(24, 32), with_masks=True, plan_kw={'window_overlap': 0.5})
+    label_of = {cid: ds.class_names.index(cat['name']) for cid, cat in sampler.dset.cats.items()}
+    seen = set()
+    for index in range(len(ds)):
+        mask = ds[index]['mask'].numpy()
+        sample = sampler.load_sample(ds.plan[index], with_annots='mask')
+        expected = np.vectorize(lambda cid: label_of[cid] + 1 if cid else 0)(sample['annots']['class_masks'])
+        assert np.array_equal(mask, expected), index
+        seen.update(np.unique(mask).tolist())
+    assert seen == {0, 1, 2}
+    # the small 'a' box stays on top of the larger 'b' box drawn after it in the dataset
+    whole = sampler.load_sample({'gid': 1}, with_annots='mask')['annots']['class_masks']
+    assert (whole[8:14, 10:18] == 1).all() and whole[5, 6] == 2 and whole[7, 22] == 1

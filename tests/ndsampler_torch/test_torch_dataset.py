@@ -48,18 +48,6 @@ def test_item_layout_and_coordinates(sampler):
         assert int(item['gid']) == target['gid'] == int(table['gid'][row_of[target['aid']]])
 
 
-def test_mask_follows_segmentations_over_boxes():
-    poly = kwimage.Polygon(exterior=np.array([[2, 2], [12, 2], [2, 12]], float))
-    dets = kwimage.Detections(boxes=kwimage.Boxes(np.array([[2., 2, 12, 12], [20, 20, 25, 30]]), 'ltrb'),
-                              class_idxs=np.array([0, 1]), aids=np.array([1, 2]), cids=np.array([1, 2]),
-                              segmentations=kwimage.SegmentationList([poly.to_multi_polygon(), None]),
-                              datakeys=['aids', 'cids'])
-    from ndsampler_torch._dataset import _render_mask
-    mask = _render_mask(dets, dets.boxes.to_ltrb().data, np.array([0, 1]), (32, 32))
-    assert mask[3, 3] == 1 and mask[11, 11] == 0  # inside / outside the triangle
-    assert (mask[20:30, 20:25] == 2).all() and mask[30, 25] == 0
-
-
 def test_items_are_deterministic_and_epochs_differ(sampler):
     ds = SamplerDataset(sampler, 'random', window_dims=(32, 32), seed=5, transform=RandomHorizontalFlip())
     twin = SamplerDataset(sampler, 'random', window_dims=(32, 32), seed=5, transform=RandomHorizontalFlip())

@@ -1,7 +1,10 @@
-"""Per-image box arrays: the band query equals a brute-force visibility test."""
+"""Per-image box arrays (the band query equals a brute-force visibility test) and the class-mask rule."""
+import kwimage
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
+from ndsampler.errors import InvalidOptionError
 from ndsampler.regions import visible_fraction
 from ndsampler.sampler import _annots
 from ndsampler.sampler._annots import ImageBoxes
@@ -58,3 +61,35 @@ def test_tall_box_far_above_the_window_is_found():
     image = ImageBoxes(_table(boxes), np.arange(3))
     assert image.visible(np.array([0, 95, 10, 99.0]), 0.0).tolist() == [0]
     assert image.visible(np.array([0, 51, 10, 60.0]), 0.0).tolist() == [0, 1]
+
+
+def _dets(ltrb, cids, ssegs=None):
+    data = {'boxes': kwimage.Boxes(np.asarray(ltrb, dtype=float), 'ltrb'), 'cids': np.asarray(cids)}
+    if ssegs is not None:
+        data['segmentations'] = kwimage.SegmentationList(ssegs)
+    return kwimage.Detections(data=data, datakeys=['cids'])
+
+
+def test_class_mask_rule_smaller_box_wins_then_later_one():
+    big, small = [0, 0, 10, 10], [2, 2, 6, 6]
+    for order in ([big, small], [small, big]):  # dataset order does not matter: the smaller box wins
+        cids = [1, 2] if order[0] is big else [2, 1]
+        mask = _annots.render_class_mask(_dets(order, cids), (12, 12))
+        assert (mask[2:6, 2:6] == 2).all() and mask[1, 1] == 1 and mask[6, 6] == 1 and mask[10, 10] == 0
+    # the same area: the later annotation wins where they overlap, each keeps the rest
+    mask = _annots.render_class_mask(_dets([[0, 0, 4, 4], [2, 0, 6, 4]], [1, 2]), (4, 8))
+    assert mask[0].tolist() == [1, 1, 2, 2, 2, 2, 0, 0]
+    mask = _annots.render_class_mask(_dets([[2, 0, 6, 4], [0, 0, 4, 4]], [2, 1]), (4, 8))
+    assert mask[0].tolist() == [1, 1, 1, 1, 2, 2, 0, 0]
+
+
+def test_class_mask_pixel_centres_segmentations_and_values():
+    # a fractional box takes the pixels whose centre it contains: x in [1.4, 3.6) -> pixels 1, 2, 3 (centres 1.5..3.5)
+    assert _annots.render_class_mask(_dets([[1.4, 0, 3.6, 1]], [4]), (1, 6)).tolist() == [[0, 4, 4, 4, 0, 0]]
+    tri = kwimage.Polygon(exterior=np.array([[2, 2], [12, 2], [2, 12]], float)).to_multi_polygon()
+    dets = _dets([[2, 2, 12, 12], [20, 20, 25, 30]], [1, 2], [tri, None])
+    mask = _annots.render_class_mask(dets, (32, 32), values=[10, 20], background=-1)
+    assert mask[3, 3] == 10 and mask[11, 11] == -1  # inside / outside the triangle, not its box
+    assert (mask[20:30, 20:25] == 20).all() and mask[30, 25] == -1 and mask.dtype == np.int32
+    with pytest.raises(InvalidOptionError, match='values'):
+        _annots.render_class_mask(dets, (4, 4), values=[1])
