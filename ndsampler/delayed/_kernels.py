@@ -7,23 +7,16 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from ndsampler.delayed._resample import SUPPORT, resample
 from ndsampler.errors import InvalidOptionError
 
 __all__ = ['INTERPOLATIONS', 'check_interpolation', 'kernel_support', 'antialias_params',
            'fill_value', 'axis_scales', 'warp_array', 'dequantize_array', 'pad_constant', 'pad_array']
 
-INTERPOLATIONS = {
-    'nearest': cv2.INTER_NEAREST,
-    'linear': cv2.INTER_LINEAR,
-    'cubic': cv2.INTER_CUBIC,
-    'area': cv2.INTER_AREA,
-    'lanczos': cv2.INTER_LANCZOS4,
-}
+#: The interpolations a warp offers; each is defined in :mod:`ndsampler.delayed._resample`, not by OpenCV.
+INTERPOLATIONS = ('nearest', 'linear', 'cubic', 'area', 'lanczos')
 
-#: Source pixels each side an interpolation kernel reads (at scale >= 1).
-_SUPPORT = {'nearest': 1, 'linear': 1, 'cubic': 2, 'area': 1, 'lanczos': 4}
-
-#: dtypes cv2.warpAffine handles natively; others are warped as float64.
+#: dtypes cv2.GaussianBlur handles natively; others are blurred as float64.
 _CV2_DTYPES = {np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64)}
 
 #: Gaussian sigma and kernel size matching one 2x pyramid step (cv2.pyrDown's [1 4 6 4 1]).
@@ -34,7 +27,7 @@ _AA_K0 = 5
 def check_interpolation(interpolation: str) -> str:
     """Validate an interpolation name (InvalidOptionError naming the allowed set)."""
     if interpolation not in INTERPOLATIONS:
-        raise InvalidOptionError('interpolation', interpolation, list(INTERPOLATIONS))
+        raise InvalidOptionError('interpolation', interpolation, INTERPOLATIONS)
     return interpolation
 
 
@@ -50,7 +43,7 @@ def antialias_params(scale: float) -> tuple[int, float]:
 
 def kernel_support(interpolation: str, antialias: bool, sx: float, sy: float) -> tuple[int, int]:
     """Source pixels ``(x, y)`` beyond a window's mapped extent that a warp can read."""
-    base = _SUPPORT[interpolation]
+    base = SUPPORT[interpolation]
     out = []
     for scale in (sx, sy):
         support = base if scale >= 1 else int(math.ceil(base / scale))
@@ -107,13 +100,6 @@ def pad_array(arr: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
     return pad_constant(arr, list(pad) + [(0, 0)], fill_value(arr.dtype))
 
 
-def _corner_to_cv2(matrix: np.ndarray) -> np.ndarray:
-    """cv2 samples at pixel centres; shift a corner-convention matrix accordingly."""
-    shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
-    unshift = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
-    return (unshift @ matrix @ shift)[:2]
-
-
 def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], interpolation: str,
                antialias: bool, border_value: float, valid_box: Sequence[float] | None = None) -> np.ndarray:
     """Warp an (h, w, c) array by a corner-convention affine into ``dsize`` (w, h).
@@ -130,24 +116,16 @@ def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], inte
         out = np.empty((h, w, c), dtype=dtype)
         out[...] = border_value if (border_value == border_value or dtype.kind == 'f') else 0
         return out
-    work = arr if dtype in _CV2_DTYPES else arr.astype(np.float64)
+    work = arr
     if antialias and interpolation != 'nearest':
         sx, sy = axis_scales(matrix)
         kx, sigx = antialias_params(sx)
         ky, sigy = antialias_params(sy)
         if kx > 1 or ky > 1:
-            work = _blur(work, kx, ky, sigx, sigy)
-    cv_matrix = _corner_to_cv2(np.asarray(matrix, dtype=float))
-    flags = INTERPOLATIONS[interpolation]
-    if border_value != border_value and work.dtype.kind != 'f':
+            work = _blur(arr if dtype in _CV2_DTYPES else arr.astype(np.float64), kx, ky, sigx, sigy)
+    if border_value != border_value and dtype.kind != 'f':
         border_value = 0
-    chunks = []
-    for start in range(0, c, 4):
-        part = np.ascontiguousarray(work[:, :, start:start + 4])
-        nchan = part.shape[2]
-        warped = cv2.warpAffine(part, cv_matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        chunks.append(warped.reshape(h, w, nchan))
-    out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
+    out = resample(work, np.asarray(matrix, dtype=float), (w, h), interpolation)
     if valid_box is None:
         valid_box = (0.0, 0.0, float(arr.shape[1]), float(arr.shape[0]))
     outside = ~_inside_mask(np.asarray(matrix, dtype=float), (w, h), valid_box)
