@@ -38,13 +38,21 @@ def _hold_lock(fpath, flag, seconds):
         time.sleep(seconds)
 
 
+def _wait_until_held(proc, flag, limit=20.0):
+    """Wait (at most ``limit`` seconds) until the child ``proc`` says it holds the lock."""
+    deadline = time.monotonic() + limit
+    while not flag.exists():
+        assert proc.is_alive(), f'the lock holder exited with {proc.exitcode} before taking the lock'
+        assert time.monotonic() < deadline, f'the lock holder did not take the lock within {limit} s'
+        time.sleep(0.01)
+
+
 def test_file_lock_excludes_other_processes(tmp_path):
     target = tmp_path / 'x.npy'
     flag = tmp_path / 'held'
     proc = multiprocessing.get_context('fork').Process(target=_hold_lock, args=(target, flag, 1.0))
     proc.start()
-    while not flag.exists():
-        time.sleep(0.01)
+    _wait_until_held(proc, flag)
     with pytest.raises(errors.CacheError, match='timed out'):
         FileLock(target, timeout=0.2).acquire()
     proc.join()
@@ -57,12 +65,20 @@ def test_file_lock_released_when_holder_is_killed(tmp_path):
     flag = tmp_path / 'held'
     proc = multiprocessing.get_context('fork').Process(target=_hold_lock, args=(target, flag, 60))
     proc.start()
-    while not flag.exists():
-        time.sleep(0.01)
-    os.kill(proc.pid, 9)
-    proc.join()
-    with FileLock(target, timeout=2.0):
-        pass
+    try:
+        _wait_until_held(proc, flag)
+        # while the holder lives, nobody else gets the lock
+        with pytest.raises(errors.CacheError, match='timed out'):
+            FileLock(target, timeout=0.2).acquire()
+    finally:
+        os.kill(proc.pid, 9)
+        proc.join(timeout=10)
+    assert proc.exitcode == -9
+    # the kernel dropped the dead holder's lock: taking it now succeeds at once
+    start = time.monotonic()
+    lock = FileLock(target, timeout=2.0)
+    with lock:
+        assert time.monotonic() - start < 2.0
 
 
 @pytest.mark.parametrize('dtype', ['uint8', 'uint16', 'int16', 'float32'])

@@ -5,12 +5,8 @@ import pytest
 
 from ndsampler.stitch import CocoStitchingManager
 
-sampler_mod = pytest.importorskip('ndsampler.sampler')
-CocoSampler = getattr(sampler_mod, 'CocoSampler', None)
-if CocoSampler is None:  # pragma: no cover - only while the sampler layer is being built
-    pytest.skip('ndsampler.sampler.CocoSampler is not available yet', allow_module_level=True)
-
-from tests.stitch.test_manager import _make_dataset  # noqa: E402
+from ndsampler.sampler import CocoSampler
+from tests.stitch.test_manager import _make_dataset
 
 CHANS = 'pr|pg|pb'
 
