@@ -158,14 +158,12 @@ def _blur(arr: np.ndarray, kx: int, ky: int, sigx: float, sigy: float) -> np.nda
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
 
 
-QUANTIZATION_KEYS = ('orig_min', 'orig_max', 'quant_min', 'quant_max')
-
-
 def dequantize_array(arr: np.ndarray, quantization: dict) -> np.ndarray:
-    """Integer pixels back to float32 per a kwcoco quantization dict; ``nodata`` becomes NaN."""
+    """Integer pixels back to floats (``orig_dtype``) per a complete kwcoco quantization dict; ``nodata`` becomes NaN."""
     q = quantization
+    real = np.dtype(q['orig_dtype']).type
     scale = (q['orig_max'] - q['orig_min']) / (q['quant_max'] - q['quant_min'])
-    out = (arr.astype(np.float32) - np.float32(q['quant_min'])) * np.float32(scale) + np.float32(q['orig_min'])
+    out = (arr.astype(real) - real(q['quant_min'])) * real(scale) + real(q['orig_min'])
     nodata = q.get('nodata')
     if nodata is not None:
         out[arr == nodata] = np.nan

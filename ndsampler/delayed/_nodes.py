@@ -11,8 +11,8 @@ import numpy as np
 
 from ndsampler._typing import AffineLike, ChannelsLike, DSize, PathLike
 from ndsampler.delayed import _channels as chans
-from ndsampler.delayed._kernels import (QUANTIZATION_KEYS, check_interpolation, dequantize_array, fill_value,
-                                        pad_array, warp_array)
+from ndsampler.delayed._kernels import check_interpolation, dequantize_array, fill_value, pad_array, warp_array
+from ndsampler.delayed._quantization import coerce_quantization
 from ndsampler.delayed.readers import get_reader
 from ndsampler.delayed.readers._base import overview_dsize
 from ndsampler.errors import InvalidOptionError, TransformError, WindowError
@@ -159,7 +159,11 @@ class DelayedImage(ABC):
         return self.warp((new_w / w, new_h / h), dsize=(new_w, new_h), **kwargs)
 
     def dequantize(self, quantization: dict) -> DelayedImage:
-        """Integer -> float32 per a kwcoco quantization dict (nodata -> NaN)."""
+        """Integer -> float (float32 unless ``orig_dtype``) per a kwcoco quantization dict (nodata -> NaN).
+
+        Only ``quant_max`` is required; ``orig_min=0, orig_max=1, quant_min=0``
+        and ``nodata=None`` are the defaults, as in delayed_image.
+        """
         return DelayedDequantize(self, quantization)
 
     def get_overview(self, overview: int) -> DelayedImage:
@@ -540,21 +544,22 @@ class DelayedWarp(_Unary):
 
 
 class DelayedDequantize(_Unary):
-    """Integer pixels -> float32: ``(q - quant_min) * (orig_max - orig_min) / (quant_max - quant_min) + orig_min``; nodata -> NaN."""
+    """Integer pixels -> floats: ``(q - quant_min) * (orig_max - orig_min) / (quant_max - quant_min) + orig_min``; nodata -> NaN.
+
+    ``quantization`` needs ``quant_max``; the other keys default as in
+    delayed_image (``orig_min=0, orig_max=1, quant_min=0, nodata=None,
+    orig_dtype='float32'``, see :func:`~ndsampler.delayed._quantization.coerce_quantization`).
+    """
 
     __slots__ = ('quantization',)
 
     def __init__(self, child: DelayedImage, quantization: dict):
-        missing = [k for k in QUANTIZATION_KEYS if k not in quantization]
-        if missing or quantization['quant_max'] == quantization['quant_min']:
-            raise InvalidOptionError('quantization', quantization,
-                                     f'a dict with {", ".join(QUANTIZATION_KEYS)} (quant_max != quant_min) and optional nodata')
         self.child = child
-        self.quantization = dict(quantization)
+        self.quantization = coerce_quantization(quantization)
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(np.float32)
+        return np.dtype(self.quantization['orig_dtype'])
 
     def _label(self) -> str:
         return 'Dequantize'
