@@ -28,7 +28,7 @@ def vidshapes_msi(demo_root):
 
 @pytest.fixture(scope='session')
 def multisensor(demo_root):
-    """``(dset, repaired)``: see :func:`sampler_data.make_multisensor_dset`."""
+    """See :func:`sampler_data.make_multisensor_dset`."""
     return make_multisensor_dset(demo_root)
 
 
@@ -36,7 +36,7 @@ def multisensor(demo_root):
 def multisensor_samplers(multisensor, tmp_path_factory):
     """One sampler per backend over the multisensor video (shared: do not damage their caches)."""
     work = tmp_path_factory.mktemp('multisensor_work')
-    return {backend: CocoSampler(multisensor[0], workdir=work / str(backend), backend=backend)
+    return {backend: CocoSampler(multisensor, workdir=work / str(backend), backend=backend)
             for backend in MULTISENSOR_BACKENDS}
 
 

@@ -55,54 +55,14 @@ MULTISENSOR_BACKENDS = [None, 'npy', 'cog']
 
 
 def make_multisensor_dset(root):
-    """The demo video of four frames, one of each of its four sensors, with its 2-band assets repaired.
+    """The demo video of four frames, one of each of its four sensors, as kwcoco writes it.
 
-    kwcoco 0.9.1 with kwimage 0.12 (no GDAL Python bindings) writes each 2-band asset
-    ('B8|B11', 'B10|B11', 'flowx|flowy') as one band of width 2, which the frames layer
-    rightly refuses: :func:`repair_multiband_assets` rewrites them. Returns ``(dset, repaired)``.
+    Without GDAL's Python bindings kwimage writes each 2-band asset ('B8|B11', 'B10|B11',
+    'flowx|flowy') as one TIFF page per row, which the readers load as the (H, W, 2) image.
     """
     # rng fixed (kwcoco's default seed hashes dpath)
-    dset = kwcoco.CocoDataset.demo('vidshapes1-msi-multisensor', dpath=root / 'multisensor', verbose=0,
+    return kwcoco.CocoDataset.demo('vidshapes1-msi-multisensor', dpath=root / 'multisensor', verbose=0,
                                    num_frames=4, rng=14)
-    return dset, repair_multiband_assets(dset)
-
-
-def asset_paths(dset):
-    """``(gid, asset, fpath)`` of every asset of every image."""
-    for img in dset.dataset['images']:
-        for asset in img.get('auxiliary', img.get('assets', [])):
-            yield img['id'], asset, dset.bundle_dpath + '/' + asset['file_name']
-
-
-def repair_multiband_assets(dset):
-    """Rewrite every asset whose band count differs from its channels as a (H, W, C) GeoTIFF.
-
-    Returns ``[(gid, channels, (count, height, width) as found)]`` of the rewritten assets.
-    The new pixels are a smooth ramp, a deterministic function of the image id and the band.
-    """
-    import warnings
-
-    import numpy as np
-    import rasterio
-
-    from ndsampler.channels import FusedChannelSpec
-    repaired = []
-    for gid, asset, fpath in asset_paths(dset):
-        num_bands = FusedChannelSpec.coerce(asset['channels']).numel()
-        with warnings.catch_warnings(), rasterio.open(fpath) as src:
-            warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
-            found, dtype = (src.count, src.height, src.width), src.dtypes[0]
-        if found[0] == num_bands:
-            continue
-        width, height = asset['width'], asset['height']
-        yy, xx = np.mgrid[0:height, 0:width]
-        ramp = (xx + yy) * (150.0 / (width + height))  # smooth: resampling it differs by < 1 per pixel
-        data = np.stack([np.round(20 + 10 * band + gid + ramp) for band in range(num_bands)]).astype(dtype)
-        with rasterio.open(fpath, 'w', driver='GTiff', width=width, height=height, count=num_bands,
-                           dtype=dtype) as dst:
-            dst.write(data)
-        repaired.append((gid, asset['channels'], found))
-    return repaired
 
 
 def frame_channels(dset, gid):

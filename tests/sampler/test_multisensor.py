@@ -1,12 +1,11 @@
 """CocoSampler over kwcoco's 'vidshapes1-msi-multisensor': frames of four sensors with different bands.
 
-The ``multisensor`` fixture (``sampler_data.make_multisensor_dset``) rewrites the 2-band assets
-kwcoco writes wrongly; ``test_generated_assets_needed_repair`` fails once kwcoco writes them correctly.
+The ``multisensor`` fixture (``sampler_data.make_multisensor_dset``) is the demo as kwcoco writes it:
+its 2-band assets are TIFF page stacks (one page per row), read as (H, W, 2) images.
 """
 import numpy as np
 import pytest
-import rasterio
-from sampler_data import MULTISENSOR_BACKENDS as BACKENDS, asset_paths, frame_channels, gid_of, union_channels
+from sampler_data import MULTISENSOR_BACKENDS as BACKENDS, frame_channels, gid_of, union_channels
 
 from ndsampler.channels import FusedChannelSpec, SensorChanSpec
 
@@ -18,21 +17,9 @@ def _assert_resampled_equal(actual, desired):
     np.testing.assert_allclose(actual.astype(float), desired.astype(float), rtol=0, atol=1)
 
 
-def test_generated_assets_needed_repair(multisensor):
-    dset, repaired = multisensor
-    assert repaired, ('kwcoco now writes the multi-band assets of vidshapes1-msi-multisensor with their '
-                      'bands: drop repair_multiband_assets from sampler_data')
-    for gid, channels, (count, height, width) in repaired:
-        assert count == 1 and width == FusedChannelSpec.coerce(channels).numel(), (gid, channels, count, width)
-    for _, asset, fpath in asset_paths(dset):
-        with rasterio.open(fpath) as src:
-            assert (src.count, src.height, src.width) == (
-                FusedChannelSpec.coerce(asset['channels']).numel(), asset['height'], asset['width'])
-
-
 def test_sensors_differ(multisensor):
     """The dataset exercises what these tests claim: four sensors, some bands in one sensor only."""
-    dset = multisensor[0]
+    dset = multisensor
     assert sorted(dset.imgs[gid]['sensor'] for gid in dset.imgs) == ['sensor1', 'sensor2', 'sensor3', 'sensor4']
     assert [dset.imgs[gid]['frame_index'] for gid in sorted(dset.imgs)] == [0, 1, 2, 3]
     sensor1 = set(frame_channels(dset, gid_of(dset, 'sensor1')))
@@ -42,7 +29,7 @@ def test_sensors_differ(multisensor):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_image_targets_all_channels(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     for gid in sorted(dset.imgs):
         names = frame_channels(dset, gid)
         sample = sampler.load_sample({'gid': gid, 'slices': WINDOW, 'channels': '<all>'})
@@ -56,7 +43,7 @@ def test_image_targets_all_channels(multisensor_samplers, multisensor, backend):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_per_sensor_channel_specs(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     spec = SensorChanSpec.coerce('sensor1:B8a|B1|B11,sensor2:B8|r|gauss,sensor3:flowy|B10|r,sensor4:Y.3|B11')
     for gid in sorted(dset.imgs):
         names = frame_channels(dset, gid)
@@ -71,7 +58,7 @@ def test_per_sensor_channel_specs(multisensor_samplers, multisensor, backend):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_video_targets_missing_bands_are_nan(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     union = union_channels(dset)
     gids = sorted(dset.imgs)
     sample = sampler.load_sample({'vidid': 1, 'time_slice': slice(0, 4), 'space_slice': WINDOW, 'channels': '<all>'})
@@ -94,7 +81,7 @@ def test_video_targets_missing_bands_are_nan(multisensor_samplers, multisensor, 
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_missing_channel_of_an_image_is_nan(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     im = sampler.load_sample({'gid': gid_of(dset, 'sensor2'), 'slices': WINDOW, 'channels': 'B1|disparity'})['im']
     assert im.shape == (64, 70, 2)
     assert np.isnan(im[:, 6:, 0]).all() and not np.isnan(im[:, 6:, 1]).any()
@@ -103,7 +90,7 @@ def test_missing_channel_of_an_image_is_nan(multisensor_samplers, multisensor, b
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_video_grid_loads_every_window(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     grid = sampler.new_sample_grid('video_detection', (2, 300, 300))
     assert len(grid['targets']) == 8  # 2 time windows x 2 x 2 space windows
     assert sorted((tr['time_slice'].start, tr['space_slice'][0].start, tr['space_slice'][1].start)
@@ -116,7 +103,7 @@ def test_video_grid_loads_every_window(multisensor_samplers, multisensor, backen
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_native_scale_shapes(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     window = (slice(60, 120), slice(120, 240))
     # sensor1's assets are scaled by 1, 3 or 6: each part is the window at that resolution
     gid1 = gid_of(dset, 'sensor1')

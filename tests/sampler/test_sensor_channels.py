@@ -16,7 +16,7 @@ def _plain(sampler, target, chans):
 
 @pytest.mark.parametrize('backend', MULTISENSOR_BACKENDS)
 def test_image_targets_take_the_streams_of_their_sensor(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     spec = SensorChanSpec.coerce(SPEC)
     for gid in sorted(dset.imgs):
         target = {'gid': gid, 'slices': WINDOW}
@@ -34,7 +34,7 @@ def test_image_targets_take_the_streams_of_their_sensor(multisensor_samplers, mu
 
 @pytest.mark.parametrize('backend', MULTISENSOR_BACKENDS)
 def test_video_frames_return_the_union_of_the_requested_bands(multisensor_samplers, multisensor, backend):
-    dset, sampler = multisensor[0], multisensor_samplers[backend]
+    dset, sampler = multisensor, multisensor_samplers[backend]
     spec = SensorChanSpec.coerce(SPEC)
     gids = sorted(dset.imgs)
     union = list(dict.fromkeys(name for gid in gids
@@ -56,7 +56,7 @@ def test_video_frames_return_the_union_of_the_requested_bands(multisensor_sample
 
 
 def test_a_sensor_spec_matching_no_frame_raises(multisensor_samplers, multisensor):
-    dset, sampler = multisensor[0], multisensor_samplers[None]
+    dset, sampler = multisensor, multisensor_samplers[None]
     gid = gid_of(dset, 'sensor1')
     with pytest.raises(ChannelSpecError, match=r"sensor2:r.*sensor1"):
         sampler.load_sample({'gid': gid, 'slices': WINDOW, 'channels': 'sensor2:r'})
@@ -68,7 +68,7 @@ def test_a_sensor_spec_matching_no_frame_raises(multisensor_samplers, multisenso
 
 
 def test_plain_specs_keep_their_meaning(multisensor_samplers, multisensor):
-    dset, sampler = multisensor[0], multisensor_samplers['npy']
+    dset, sampler = multisensor, multisensor_samplers['npy']
     gid = gid_of(dset, 'sensor1')
     target = {'gid': gid, 'slices': WINDOW}
     full = _plain(sampler, target, '<all>')

@@ -15,7 +15,7 @@ from ndsampler.delayed.readers._base import Header, Reader
 from ndsampler.errors import ImageReadError, raise_if_out_of_descriptors
 from ndsampler.io.remote import gdal_env, is_remote, open_raster
 
-__all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for']
+__all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for', 'tiff_page_stack']
 
 #: Estimated bytes held by one open GDAL dataset handle (IFDs, tile index, buffers).
 RASTERIO_HANDLE_BYTES = 1 << 20
@@ -74,9 +74,14 @@ class RasterioReader(Reader):
     One dataset handle is kept per pyramid level, opened on first use
     (``rasterio.open(fpath, overview_level=k - 1)`` for level ``k``). Remote
     paths are opened (and read) under :func:`ndsampler.io.gdal_env`.
+
+    A local TIFF that stores an ``(H, W, C)`` image as ``H`` pages of ``(W, C)``
+    (tifffile's layout for ``C`` not in 1, 3, 4: what kwimage writes without GDAL,
+    e.g. the 2-band assets of kwcoco's ``vidshapes*-msi-multisensor`` demo) is read
+    as that ``(H, W, C)`` image, as ``kwimage.imread`` reads it (see :func:`tiff_page_stack`).
     """
 
-    __slots__ = ('_handles', '_remote')
+    __slots__ = ('_handles', '_remote', '_stack')
 
     def __init__(self, fpath: str, on_resize: Callable[[Reader], None] | None = None):
         super().__init__(fpath, on_resize)
@@ -85,9 +90,14 @@ class RasterioReader(Reader):
     def _reset(self) -> None:
         self._handles: dict[int, rasterio.io.DatasetReader] = {}
         self._remote = is_remote(self.fpath)
+        #: None: not looked at yet; False: a plain raster; else the page stack's (H, W, C) array.
+        self._stack: np.ndarray | bool | None = None
 
     @property
     def nbytes(self) -> int:
+        stack = self._stack
+        if stack is not None and stack is not False:
+            return 4096 if isinstance(stack, np.memmap) else int(stack.nbytes)
         return RASTERIO_HANDLE_BYTES * self.num_handles
 
     @property
@@ -108,7 +118,25 @@ class RasterioReader(Reader):
             self._resized()
         return handle
 
+    def _page_stack(self) -> np.ndarray | bool:
+        """The page stack's pixels, or False for a raster GDAL reads as it is (decided once per open)."""
+        if self._stack is None:
+            stack = False
+            if not self._remote and self._handle(0).subdatasets:  # several full-size pages (not overviews)
+                stack = tiff_page_stack(self.fpath)
+                if stack is None:
+                    stack = False
+                else:
+                    self._close_handles()
+            self._stack = stack
+            self._resized()
+        return self._stack
+
     def _read_header(self) -> Header:
+        stack = self._page_stack()
+        if stack is not False:
+            h, w, c = stack.shape
+            return Header(dsize=(w, h), num_bands=c, dtype=stack.dtype)
         src = self._handle(0)
         dtypes = set(src.dtypes)
         if len(dtypes) != 1:
@@ -117,6 +145,9 @@ class RasterioReader(Reader):
                       num_overviews=len(src.overviews(1)), nodata=src.nodata)
 
     def _read(self, sl_y, sl_x, overview, bands):
+        stack = self._stack if self._stack is not None else self._page_stack()
+        if stack is not False:
+            return stack[sl_y, sl_x] if bands is None else stack[sl_y, sl_x][:, :, bands]
         src = self._handle(overview)
         indexes = None if bands is None else [b + 1 for b in bands]
         window = Window(sl_x.start, sl_y.start, sl_x.stop - sl_x.start, sl_y.stop - sl_y.start)
@@ -131,12 +162,60 @@ class RasterioReader(Reader):
                 raise ImageReadError(f'cannot decode window {window} of {self.fpath}: {ex}') from ex
         return out.transpose(1, 2, 0)
 
+    def _close_handles(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles = {}
+
     def close(self) -> None:
-        if self._handles:
-            for handle in self._handles.values():
-                handle.close()
-            self._handles = {}
+        if self._handles or (self._stack is not None and self._stack is not False):
+            self._close_handles()
+            if self._stack is not False:
+                self._stack = None  # a page stack is mapped (or decoded) again on the next read
             self._resized()
+
+
+def tiff_page_stack(fpath: str) -> np.ndarray | None:
+    """The ``(H, W, C)`` pixels of a TIFF written by tifffile as ``H`` pages of ``(W, C)``, else None.
+
+    tifffile (which kwimage uses when GDAL's Python bindings are missing) stores an
+    image whose band count is not 1, 3 or 4 as a stack of pages, one per row, and
+    records the array's shape in its 'shaped' metadata; GDAL then sees a 1-band
+    ``(W, C)`` raster. Only files carrying that metadata for a 3-d array of one page
+    per row qualify. Uncompressed data is memory-mapped (windows read only their
+    rows); anything else is decoded once.
+
+    Example
+    -------
+    >>> import tempfile, pathlib, numpy as np, tifffile
+    >>> data = np.arange(2 * 5 * 2, dtype=np.uint16).reshape(2, 5, 2)
+    >>> fpath = str(pathlib.Path(tempfile.mkdtemp()) / 'two_bands.tif')
+    >>> tifffile.imwrite(fpath, data)  # as kwimage.imwrite does without GDAL
+    >>> stack = tiff_page_stack(fpath)
+    >>> stack.shape, bool((stack == data).all())
+    ((2, 5, 2), True)
+    """
+    import tifffile
+    try:
+        with tifffile.TiffFile(fpath) as tif:
+            meta = tif.shaped_metadata
+            series = tif.series[0]
+            shape = tuple(series.shape)
+            is_stack = (bool(meta) and tuple(meta[0].get('shape', ())) == shape and len(shape) == 3
+                        and len(series.pages) == shape[0] and tuple(series.pages[0].shape) == shape[1:])
+            if not is_stack:
+                return None
+            try:
+                data = tifffile.memmap(fpath, mode='r', series=0)
+            except ValueError:  # compressed or not contiguous: decode the stack once
+                data = series.asarray()
+    except (tifffile.TiffFileError, OSError, ValueError) as ex:
+        raise_if_out_of_descriptors(ex, fpath)
+        raise ImageReadError(f'cannot read {fpath} as a TIFF page stack: {ex}') from ex
+    data = data.reshape(shape)
+    if not isinstance(data, np.memmap):
+        data.flags.writeable = False
+    return data
 
 
 class Cv2Reader(Reader):
