@@ -36,6 +36,7 @@ __all__ = [
     'IndexOutOfRangeError',
     'SourceNotFoundError',
     'ImageReadError',
+    'SourceMismatchError',
     'CacheError',
     'ConversionError',
     'StitchingError',
@@ -120,6 +121,13 @@ class SourceNotFoundError(NdsamplerError, FileNotFoundError):
 
 class ImageReadError(NdsamplerError, OSError):
     """A file exists but cannot be decoded (corrupt, truncated, wrong format)."""
+
+
+class SourceMismatchError(NdsamplerError, ValueError):
+    """A source file disagrees with its dataset entry (band count vs ``channels``, size vs ``width`` / ``height``).
+
+    Names the image id, the file, what the dataset says and what the file has.
+    """
 
 
 class CacheError(NdsamplerError, OSError):

@@ -19,6 +19,7 @@ from ndsampler.delayed.readers import reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
+from ndsampler.frames._validate import SourceMismatch, check_header, expectations, mismatches_of, raise_mismatches
 from ndsampler.geometry import clip_slices, normalize_slices
 
 __all__ = ['Frames', 'STATE_ORDER', 'NODATA_OPTIONS']
@@ -147,16 +148,24 @@ class Frames(abc.ABC):
         return [self.backend.cache_fpath(self.cache_dpath, source_identity(a.fpath, self.hashid_mode))
                 for a in self._record(image_id).assets]
 
+    def source_mismatches(self, image_ids: Optional[Sequence[Any]] = None) -> Dict[Any, Sequence[SourceMismatch]]:
+        """Per image with a file that disagrees with the dataset, its :class:`SourceMismatch` list.
+
+        Band count vs ``channels`` and size vs ``width`` / ``height`` (the rule of
+        :meth:`prepare` and of every read, which raises :class:`~ndsampler.errors.SourceMismatchError`
+        for such an image). Reads the sources' headers only; missing or undecodable
+        sources are left to :meth:`status`.
+        """
+        ids = self.image_ids if image_ids is None else list(image_ids)
+        return mismatches_of({gid: self._record(gid) for gid in ids}, self._source_header)
+
     # -- metadata -------------------------------------------------------------
     def _asset_channels(self, record: ImageRecord, index: int, num_bands: int) -> FusedChannelSpec:
         asset = record.assets[index]
         if asset.channels is None:
             spec = FusedChannelSpec.coerce(num_bands if index == 0 else f'u{index}:{num_bands}')
         else:
-            spec = FusedChannelSpec.coerce(asset.channels)
-        if spec.numel() != num_bands:
-            raise ImageReadError(f'{asset.fpath} has {num_bands} bands but its channels '
-                                 f'{spec.spec!r} name {spec.numel()}')
+            spec = FusedChannelSpec.coerce(asset.channels)  # its band count is checked by _validate.check_header
         return spec
 
     def _source_header(self, asset: Asset):
@@ -273,6 +282,7 @@ class Frames(abc.ABC):
                 continue
             fpath = self._ensure(asset, backend)
             header = read_header(fpath)
+            raise_mismatches(check_header((image_id, asset, record.dsize), header))
             chans = self._asset_channels(record, index, header.num_bands)
             value = None if nodata is None else self._asset_nodata(asset, header, backend)
             node = DelayedLoad(fpath, channels=chans, dsize=header.dsize, num_overviews=header.num_overviews,
@@ -428,7 +438,9 @@ class Frames(abc.ABC):
             image_sources[gid] = [a.fpath for a in self._record(gid).assets]
         backend = self.backend.to_dict()
         unique = list(dict.fromkeys(f for fpaths in image_sources.values() for f in fpaths))
-        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath, 'deep' if deep else 'sample') for f in unique]
+        expected = expectations({gid: self._record(gid) for gid in ids})  # checked against each file in its task
+        tasks = [PrepareTask(f, backend, self.hashid_mode, self.cache_dpath, 'deep' if deep else 'sample',
+                             tuple(expected[f])) for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
         for fpath, result in results.items():
             if result.nbytes and fpath in self._cache_paths:

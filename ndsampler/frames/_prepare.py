@@ -12,6 +12,7 @@ import ubelt as ub
 
 from ndsampler.backends import coerce_backend, source_identity
 from ndsampler.errors import InvalidOptionError
+from ndsampler.frames._validate import Expectation, SourceMismatch, check_header
 
 __all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'check_workers', 'convert_one', 'run_tasks', 'summarize']
 
@@ -44,6 +45,8 @@ class PrepareTask:
 
     ``check``: how an existing cache file is checked before it is kept (see
     :data:`ndsampler.backends.CHECK_LEVELS`); one that fails is rebuilt.
+    ``expects``: what each image using the source says about it, checked
+    against the header of the cache file (see :mod:`ndsampler.frames._validate`).
     """
 
     fpath: str
@@ -51,15 +54,17 @@ class PrepareTask:
     hashid_mode: str
     root: str
     check: str = 'sample'
+    expects: Tuple[Expectation, ...] = ()
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """What one task did: bytes written (0 = already present) or why it failed."""
+    """What one task did: bytes written (0 = already present) or why it failed; how the file disagrees with the dataset."""
 
     fpath: str
     nbytes: int = 0
     error: Optional[str] = None
+    mismatches: Tuple[SourceMismatch, ...] = ()
 
 
 def convert_one(task: PrepareTask) -> TaskResult:
@@ -67,10 +72,12 @@ def convert_one(task: PrepareTask) -> TaskResult:
     try:
         backend = coerce_backend(task.backend)
         ident = source_identity(task.fpath, task.hashid_mode, refresh=True)
-        _, nbytes = backend.ensure(ident, task.root, check=task.check)
+        dst, nbytes = backend.ensure(ident, task.root, check=task.check)
+        header = backend.header(dst) if task.expects else None
     except Exception as ex:  # reported per image in the summary; the other frames still convert
         return TaskResult(task.fpath, error=f'{type(ex).__name__}: {ex}')
-    return TaskResult(task.fpath, nbytes)
+    mismatches = tuple(m for expect in task.expects for m in check_header(expect, header))
+    return TaskResult(task.fpath, nbytes, mismatches=mismatches)
 
 
 def run_tasks(tasks: List[PrepareTask], workers: int = 0, executor: Optional[Executor] = None,
@@ -106,6 +113,11 @@ class PrepareSummary:
         Image ids whose frames were all valid already.
     failed : dict
         Image id -> reason, for images with a frame that could not be cached.
+    mismatched : dict
+        Image id -> the :class:`~ndsampler.frames.SourceMismatch` of each of its files whose
+        band count or size disagrees with the dataset (those images are also counted as
+        converted or already present; reading them raises
+        :class:`~ndsampler.errors.SourceMismatchError`).
     bytes_written : int
     seconds : float
     """
@@ -114,19 +126,21 @@ class PrepareSummary:
     converted: List[Any] = field(default_factory=list)
     already_present: List[Any] = field(default_factory=list)
     failed: Dict[Any, str] = field(default_factory=dict)
+    mismatched: Dict[Any, List[SourceMismatch]] = field(default_factory=dict)
     bytes_written: int = 0
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        """True when no image failed."""
-        return not self.failed
+        """True when no image failed and every file agrees with the dataset."""
+        return not self.failed and not self.mismatched
 
     def __str__(self) -> str:
         rows: List[Tuple[str, str]] = [
             ('converted', str(len(self.converted))),
             ('already present', str(len(self.already_present))),
             ('failed', str(len(self.failed))),
+            ('mismatched', str(len(self.mismatched))),
             ('bytes written', _human_bytes(self.bytes_written)),
             ('seconds', f'{self.seconds:.2f}'),
         ]
@@ -136,6 +150,9 @@ class PrepareSummary:
         if self.failed:
             lines.append('failures:')
             lines += [f'  image {gid!r}: {reason}' for gid, reason in self.failed.items()]
+        if self.mismatched:
+            lines.append('files that disagree with the dataset (reading these images raises SourceMismatchError):')
+            lines += [f'  image {gid!r}: {m}' for gid, found in self.mismatched.items() for m in found]
         return '\n'.join(lines)
 
 
@@ -155,6 +172,9 @@ def summarize(backend: str, image_sources: Dict[Any, List[str]], results: Dict[s
     for gid, fpaths in image_sources.items():
         outcomes = [results[f] for f in fpaths]
         errors = [r.error for r in outcomes if r.error]
+        found = [m for f in dict.fromkeys(fpaths) for m in results[f].mismatches if m.image_id == gid]
+        if found:
+            summary.mismatched[gid] = found
         if errors:
             summary.failed[gid] = '; '.join(errors)
         elif any(r.nbytes for r in outcomes):
