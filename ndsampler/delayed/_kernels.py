@@ -138,14 +138,23 @@ def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], inte
 
 
 def _inside_mask(matrix: np.ndarray, dsize: tuple[int, int], box: Sequence[float]) -> np.ndarray:
-    """(h, w) mask of output pixels whose centre maps into ``box`` (ltrb, source pixels)."""
+    """(h, w) mask of output pixels whose centre maps into ``box`` (ltrb, source pixels).
+
+    Axis-aligned affines give a mask that is an outer product of a row and a
+    column test (a broadcast view, not an (h, w) computation).
+    """
     w, h = dsize
     inv = np.linalg.inv(matrix)
     xs = np.arange(w, dtype=np.float64) + 0.5
     ys = np.arange(h, dtype=np.float64)[:, None] + 0.5
+    eps = 1e-9
+    if inv[0, 1] == 0 and inv[1, 0] == 0:
+        src_x = inv[0, 0] * xs + inv[0, 2]
+        src_y = inv[1, 1] * ys + inv[1, 2]
+        return np.broadcast_to(((src_x >= box[0] - eps) & (src_x < box[2] - eps))[None, :]
+                               & ((src_y >= box[1] - eps) & (src_y < box[3] - eps)), (h, w))
     src_x = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
     src_y = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
-    eps = 1e-9
     return ((src_x >= box[0] - eps) & (src_x < box[2] - eps) & (src_y >= box[1] - eps) & (src_y < box[3] - eps))
 
 

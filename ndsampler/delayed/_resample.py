@@ -85,12 +85,13 @@ def _taps(centre: np.ndarray, n_src: int, interpolation: str) -> tuple[np.ndarra
 
 
 def _to_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Round and saturate float results into an integer ``dtype`` (as OpenCV's saturate_cast); cast floats."""
+    """Round half to even and saturate float results into an integer ``dtype`` (in place), or cast floats."""
     if dtype.kind in 'iu':
         info = np.iinfo(dtype)
-        out = np.clip(np.rint(out), info.min, info.max)
+        np.rint(out, out=out)
+        np.clip(out, info.min, info.max, out=out)
     elif dtype.kind == 'b':
-        out = np.rint(out)
+        np.rint(out, out=out)
     return out.astype(dtype, copy=False)
 
 
