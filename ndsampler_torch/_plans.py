@@ -180,7 +180,11 @@ class RandomWindowPlan(_DrawnPlan):
 
 
 class PositivePlan(Plan):
-    """One window per positive (``regions.get_positive(i)``), centred on the annotation box.
+    """One window per positive of the regions' pool (``pool.get_positive(i)``), centred on the annotation box.
+
+    The plan keeps the pool the regions hold when it is built (every positive unless
+    ``regions.preselect`` chose others): a later ``preselect`` on the shared regions does not
+    change its length or its windows.
 
     Parameters
     ----------
@@ -194,13 +198,14 @@ class PositivePlan(Plan):
     def __init__(self, source: Any, window_dims: WindowDims, jitter: float = 0.0, seed: int = 0):
         super().__init__(source, window_dims, seed)
         self.jitter = CocoRegions._check_jitter(jitter)
+        self.pool = self.regions.pool
 
     def __len__(self) -> int:
-        return self.regions.n_positives
+        return self.pool.n_positives
 
     def draw(self, index: int, epoch: int) -> Target:
         rng = self._rng(index, epoch, _STREAM_POSITIVE)
-        return _with_slices(self.regions.get_positive(index, rng, window_dims=self.window_dims, jitter=self.jitter))
+        return _with_slices(self.pool.get_positive(index, rng, window_dims=self.window_dims, jitter=self.jitter))
 
 
 class NegativePlan(_DrawnPlan):

@@ -13,7 +13,7 @@ from ndsampler._typing import Target
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.cli._common import CommandConfig, load_dataset, parse_backend, parse_dims
 from ndsampler.errors import InvalidOptionError
-from ndsampler.regions import ensure_generator
+from ndsampler.regions import TargetPool, ensure_generator
 from ndsampler.sampler import CocoSampler
 
 __all__ = ['ShowCLI', 'SHOW_MODES', 'sample_targets', 'display_channels', 'render_samples', 'GRID_PAD', 'PALETTE']
@@ -34,7 +34,9 @@ def sample_targets(sampler: CocoSampler, mode: str, num: int, window_dims: Seque
     ``positive`` centres windows on random annotations, ``negative`` avoids them,
     ``random`` is uniform over all pixels, ``grid`` takes evenly spaced windows of the
     sliding-window grid over every image. Fewer than ``num`` come back when the
-    dataset does not have that many (e.g. a small grid).
+    dataset does not have that many (e.g. a small grid). The draw depends on
+    ``(mode, num, window_dims, seed)`` only: nothing in the sampler is changed (its
+    regions' pool and defaults stay as they are), so plans drawn in any order agree.
     """
     if mode not in SHOW_MODES:
         raise InvalidOptionError('mode', mode, SHOW_MODES)
@@ -43,13 +45,14 @@ def sample_targets(sampler: CocoSampler, mode: str, num: int, window_dims: Seque
     dims = tuple(int(d) for d in window_dims)
     rng = ensure_generator(seed)
     regions = sampler.regions
-    if mode == 'positive':
-        return [regions.get_positive(rng=rng, window_dims=dims) for _ in range(num)]
+    if mode == 'positive':  # every positive (a pool of its own, whatever the sampler preselected)
+        pool = TargetPool(regions)
+        return [pool.get_positive(rng=rng, window_dims=dims) for _ in range(num)]
     if mode == 'random':
         return [regions.get_random(rng=rng, window_dims=dims) for _ in range(num)]
-    if mode == 'negative':
-        _, n_neg = regions.preselect(n_pos=0, n_neg=num, window_dims=dims, rng=rng)
-        return [regions.get_negative(index) for index in range(n_neg)]
+    if mode == 'negative':  # a pool of its own: the sampler's pool and defaults stay as they are
+        pool = regions.new_pool(n_pos=0, n_neg=num, window_dims=dims, rng=rng)
+        return [pool.get_negative(index) for index in range(pool.n_negatives)]
     targets = sampler.new_sample_grid('image_detection', dims)['targets']
     picks = np.unique(np.linspace(0, len(targets) - 1, num=min(num, len(targets))).round().astype(int))
     return [targets[i] for i in picks]

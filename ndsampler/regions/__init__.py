@@ -5,11 +5,13 @@ Coordinates only: everything here yields target dicts that the sampler turns int
 from ndsampler.regions._grid import TASKS, new_sample_grid
 from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
 from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
+from ndsampler.regions._pool import TargetPool
 from ndsampler.regions._regions import CocoRegions
 from ndsampler.regions._rng import ensure_generator
 
 __all__ = [
     'CocoRegions',
+    'TargetPool',
     'BoxIndex',
     'new_sample_grid',
     'TASKS',

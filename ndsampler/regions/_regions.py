@@ -5,6 +5,7 @@ sampler does the pixel I/O. Nothing in this module reads an image.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -12,10 +13,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.errors import (IndexOutOfRangeError, InvalidOptionError, MissingNegativePool, TargetError, UnknownIdError,
-                              WindowError)
+from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
 from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
+from ndsampler.regions._pool import TargetPool
 from ndsampler.regions._rng import ensure_generator
 
 __all__ = ['CocoRegions']
@@ -98,8 +99,7 @@ class CocoRegions:
         self.BACKGROUND_CLASS_ID = self.classes.node_to_id.get('background', 0)
         self._table: dict[str, np.ndarray] | None = None
         self._index: BoxIndex | None = None
-        self._pos_select_idxs: np.ndarray | None = None
-        self._negative_pool: list[Target] | None = None
+        self._pool = TargetPool(self)
 
     # -- dataset facts (ndsampler 0.8 surface) ------------------------------------------
     @property
@@ -140,7 +140,7 @@ class CocoRegions:
             raise UnknownIdError(f'unknown category name {class_name!r}; known: {sorted(self.dset.index.name_to_cat)}') from None
 
     def __repr__(self) -> str:
-        n_neg = len(self._negative_pool) if self._negative_pool is not None else None
+        n_neg = None if self._pool.negatives is None else len(self._pool.negatives)
         return (f'<CocoRegions(images={self.n_images}, annots={self.n_annots}, '
                 f'positives={self.n_positives if self._table is not None else "?"}, negatives={n_neg})>')
 
@@ -198,6 +198,30 @@ class CocoRegions:
             self._table = self._build_table()
         return self._table
 
+    @functools.cached_property
+    def targets(self):
+        """ndsampler 0.8's table of every annotation with a box (built once, lazily).
+
+        A ``kwarray.DataFrameArray`` with the columns of
+        :func:`ndsampler.regions.tabular_coco_targets` (``aid``, ``gid``, ``category_id``,
+        ``cx``, ``cy``, ``width``, ``height``, ``img_width``, ``img_height``), one row per
+        boxed annotation in dataset order (negative classes included, as 0.8 lists them).
+        """
+        from ndsampler.regions._targets import tabular_coco_targets
+        return tabular_coco_targets(self.dset)
+
+    @classmethod
+    def demo(cls, key: str = 'shapes8', **kwargs) -> CocoRegions:
+        """Regions over kwcoco's demo dataset ``key`` (ndsampler 0.8's demo: ``'shapes8'``).
+
+        ``kwargs`` go to ``kwcoco.CocoDataset.demo`` (e.g. ``dpath``); image sizes missing
+        from the dataset are read from the file headers.
+        """
+        import kwcoco
+        dset = kwcoco.CocoDataset.demo(key, **kwargs)
+        dset._ensure_imgsize()
+        return cls(dset)
+
     @property
     def isect_index(self) -> BoxIndex:
         """The spatial index (built once, lazily, vectorised)."""
@@ -253,18 +277,22 @@ class CocoRegions:
 
     # -- positives ------------------------------------------------------------------------
     @property
+    def pool(self) -> TargetPool:
+        """The positives and negatives ``get_item`` indexes: every positive and no negatives until
+        :meth:`preselect` installs another (a pool never changes; a plan may keep the one it saw)."""
+        return self._pool
+
+    @property
     def n_positives(self) -> int:
-        if self._pos_select_idxs is not None:
-            return len(self._pos_select_idxs)
-        return len(self.table['positive_rows'])
+        return self._pool.n_positives
 
     @property
     def n_negatives(self) -> int:
-        return len(self._negative_pool) if self._negative_pool is not None else 0
+        return self._pool.n_negatives
 
     @property
     def n_samples(self) -> int:
-        return self.n_positives + self.n_negatives
+        return self._pool.n_samples
 
     @staticmethod
     def _int_dims(dims: Sequence[Any]) -> tuple[int, int]:
@@ -336,17 +364,7 @@ class CocoRegions:
             centre; the box centre without jitter), ``width``, ``height`` (the box),
             ``window_dims`` (h, w), ``rel_cx``, ``rel_cy`` (box centre in window coordinates).
         """
-        n_pos = self.n_positives
-        if index is None:
-            if n_pos == 0:
-                raise WindowError('the dataset has no positive annotations to sample')
-            rng = ensure_generator(rng)  # one generator for the index and the jitter
-            index = int(rng.integers(n_pos))
-        _check_index('positive', index, n_pos)
-        pos = self._pos_select_idxs[index] if self._pos_select_idxs is not None else index
-        row = int(self.table['positive_rows'][pos])
-        jitter = self.jitter if jitter is None else self._check_jitter(jitter)
-        return self._positive_target(row, window_dims, jitter, rng)
+        return self._pool.get_positive(index, rng, window_dims=window_dims, jitter=jitter)
 
     # -- random windows and negatives ----------------------------------------------------
     def _window_dims_for(self, num: int, window_dims: Sequence[int] | None, rng) -> np.ndarray:
@@ -499,30 +517,16 @@ class CocoRegions:
         """
         if index is None:
             return self._one_window(window_dims, rng, self.neg_thresh, 'negative')
-        if self._negative_pool is None:
-            raise MissingNegativePool(f'negative index={index} needs preselected negatives; call preselect(n_neg=...) first')
-        _check_index('negative', index, len(self._negative_pool))
-        return dict(self._negative_pool[index])
+        return self._pool.get_negative(index)
 
     def get_item(self, index: int | None = None, rng: Any = None) -> Target:
-        """Positives then negatives: ``index < n_positives`` is a positive (ndsampler 0.8 order)."""
-        if index is None:
-            n = self.n_samples
-            if n == 0:
-                raise WindowError('no samples: the dataset has no positives and no negatives are preselected')
-            index = int(ensure_generator(rng).integers(n))
-        n = self.n_samples
-        _check_index('sample', index, n)
-        if index < 0:
-            index += n
-        if index < self.n_positives:
-            return self.get_positive(index, rng=rng)
-        return self.get_negative(index - self.n_positives)
+        """Positives then negatives of :attr:`pool`: ``index < n_positives`` is a positive (ndsampler 0.8 order)."""
+        return self._pool.get_item(index, rng)
 
-    def preselect(self, n_pos: int | None = None, n_neg: int | None = None,
-                  neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
-                  rng: Any = None, verbose: int | None = None) -> tuple[int, int]:
-        """Fix the positives and negatives that ``get_item`` indexes.
+    def new_pool(self, n_pos: int | None = None, n_neg: int | None = None,
+                 neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
+                 rng: Any = None) -> TargetPool:
+        """Draw a pool of positives and negatives without changing the regions (see :meth:`preselect`).
 
         Parameters
         ----------
@@ -534,9 +538,52 @@ class CocoRegions:
         neg_to_pos_ratio : float, optional
             ``n_neg = int(ratio * n_pos)``; neither given means no negatives.
         window_dims : (h, w), optional
-            Negative window size (also kept as the default for later negatives).
+            Negative window size (default: as in :meth:`get_random`).
         rng : int | RandomState | Generator, optional
-            Same seed, same selection.
+            Same seed, same pool.
+
+        Returns
+        -------
+        TargetPool
+            Negatives may fall short when few windows pass the thresholds (a warning says so).
+        """
+        if n_neg is not None and neg_to_pos_ratio is not None:
+            raise InvalidOptionError('n_neg', n_neg, 'None when neg_to_pos_ratio is given (give one)')
+        rng = ensure_generator(rng)
+        total = len(self.table['positive_rows'])
+        if n_pos is None:
+            pos_idxs = np.arange(total)
+        else:
+            n_pos = int(n_pos)
+            if n_pos < 0 or (n_pos > 0 and total == 0):
+                raise InvalidOptionError('n_pos', n_pos, f'an int in [0, inf) with {total} positives available')
+            reps = -(-n_pos // total) if total else 0
+            perm = np.concatenate([rng.permutation(total) for _ in range(reps)] or [np.zeros(0, np.int64)])
+            pos_idxs = perm[:n_pos]
+        if n_neg is None:
+            n_neg = int((neg_to_pos_ratio or 0) * len(pos_idxs))
+        dims = self.neg_window_dims if window_dims is None else self._int_dims(window_dims)
+        negatives = self._sample_windows(int(n_neg), dims, rng, self.neg_thresh)
+        if len(negatives) < n_neg:
+            warnings.warn(f'found {len(negatives)} of {n_neg} negatives (neg_thresh={self.neg_thresh}, '
+                          f'ignore_thresh={self.ignore_thresh})')
+        return TargetPool(self, pos_idxs, negatives)
+
+    def preselect(self, n_pos: int | None = None, n_neg: int | None = None,
+                  neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
+                  rng: Any = None, verbose: int | None = None) -> tuple[int, int]:
+        """Fix the positives and negatives that ``get_item`` indexes (ndsampler 0.8).
+
+        Draws :meth:`new_pool` and makes it :attr:`pool`; ``window_dims`` is also kept as
+        the default size of later negatives. Code that shares the regions (plans, the CLI)
+        should keep its own :meth:`new_pool` instead, so it changes nobody else's windows.
+
+        Parameters
+        ----------
+        n_pos, n_neg, neg_to_pos_ratio, window_dims, rng
+            As in :meth:`new_pool`.
+        verbose : int, optional
+            Print the counts (default: the constructor's ``verbose``).
 
         Returns
         -------
@@ -544,32 +591,13 @@ class CocoRegions:
             The numbers of positives and negatives selected (negatives may fall short
             when few windows pass the thresholds; a warning says so).
         """
-        if n_neg is not None and neg_to_pos_ratio is not None:
-            raise InvalidOptionError('n_neg', n_neg, 'None when neg_to_pos_ratio is given (give one)')
-        rng = ensure_generator(rng)
-        total = len(self.table['positive_rows'])
-        if n_pos is None:
-            self._pos_select_idxs = np.arange(total)
-        else:
-            n_pos = int(n_pos)
-            if n_pos < 0 or (n_pos > 0 and total == 0):
-                raise InvalidOptionError('n_pos', n_pos, f'an int in [0, inf) with {total} positives available')
-            reps = -(-n_pos // total) if total else 0
-            perm = np.concatenate([rng.permutation(total) for _ in range(reps)] or [np.zeros(0, np.int64)])
-            self._pos_select_idxs = perm[:n_pos]
-        n_pos = len(self._pos_select_idxs)
-        if n_neg is None:
-            n_neg = int((neg_to_pos_ratio or 0) * n_pos)
+        pool = self.new_pool(n_pos, n_neg, neg_to_pos_ratio, window_dims, rng)
         if window_dims is not None:
             self.neg_window_dims = self._int_dims(window_dims)
-        pool = self._sample_windows(int(n_neg), None, rng, self.neg_thresh)
-        if len(pool) < n_neg:
-            warnings.warn(f'found {len(pool)} of {n_neg} negatives (neg_thresh={self.neg_thresh}, '
-                          f'ignore_thresh={self.ignore_thresh})')
-        self._negative_pool = pool
+        self._pool = pool
         if verbose if verbose is not None else self.verbose:
-            print(f'Preselected {n_pos} positives and {len(pool)} negatives')
-        return n_pos, len(pool)
+            print(f'Preselected {pool.n_positives} positives and {pool.n_negatives} negatives')
+        return pool.n_positives, pool.n_negatives
 
     # -- balanced sampling ----------------------------------------------------------------
     def class_probs(self, class_weights: None | str | Mapping[Any, float] = None) -> np.ndarray:
@@ -691,13 +719,6 @@ class CocoRegions:
         """A sliding-window grid over every image or video; see :func:`ndsampler.regions.new_sample_grid`."""
         from ndsampler.regions._grid import new_sample_grid
         return new_sample_grid(self, task, window_dims, window_overlap, **kwargs)
-
-
-def _check_index(pool: str, index: Any, n: int) -> None:
-    """IndexOutOfRangeError unless ``-n <= index < n`` (negative indexes count from the end, as in Python)."""
-    if not -n <= index < n:
-        raise IndexOutOfRangeError(f'{pool} index={index!r} is out of range; allowed: -{n} <= index < {n} '
-                                   f'(the pool holds {n} {pool}s)')
 
 
 def _negative_share(neg_to_pos_ratio: float) -> float:

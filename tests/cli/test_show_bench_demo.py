@@ -49,6 +49,31 @@ def test_bench_library_and_cli(small_dset, run_cli):
                                                        ['positive', MEMMAP_LIMIT], ['positive', 'cog']]
 
 
+def test_plans_do_not_change_each_other(small_dset):
+    """Each mode yields the same windows whatever was drawn before it, and the sampler is left as it was."""
+    dset = kwcoco.CocoDataset(str(small_dset))
+    alone = {mode: sample_targets(CocoSampler(dset), mode, 5, (24, 32), seed=2) for mode in SHOW_MODES}
+    assert all(alone.values()) and all(t['aid'] == -1 for t in alone['negative'])
+    assert all(t['aid'] != -1 for t in alone['positive'])
+    for order in (('negative', 'positive', 'random', 'grid'), ('grid', 'random', 'positive', 'negative')):
+        shared = CocoSampler(dset)
+        pool, dims = shared.regions.pool, shared.regions.neg_window_dims
+        for mode in order:
+            assert sample_targets(shared, mode, 5, (24, 32), seed=2) == alone[mode], (order, mode)
+        assert shared.regions.pool is pool and shared.regions.neg_window_dims == dims
+        assert shared.regions.n_positives == dset.n_annots and shared.regions.n_negatives == 0
+
+
+def test_bench_negative_then_positive_finds_positives(small_dset, run_cli):
+    proc = run_cli('bench', small_dset, '--backends', 'npy', '--plans', 'negative,positive', '--num', 3,
+                   '--repeats', 1, '--window', 32)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[2:]]
+    assert [row[:2] for row in rows] == [['negative', MEMMAP_LIMIT], ['negative', 'npy'],
+                                         ['positive', MEMMAP_LIMIT], ['positive', 'npy']]
+    assert all(float(row[2]) > 0 for row in rows)
+
+
 def test_demo_small_end_to_end(tmp_path, run_cli):
     out = tmp_path / 'demo'
     proc = run_cli('demo', '--out', out, '--small', '--steps', 2, '--workers', 0)

@@ -105,6 +105,15 @@ def test_positive_window_centred_on_its_annotation(regions):
         assert plan.kind_of(target) == 'positive'
 
 
+def test_positive_plan_keeps_its_pool_when_the_regions_preselect_later():
+    regions = SyntheticSampler.demo(n_images=2, n_annots=10, image_dsize=(80, 60), seed=3).regions
+    plan = PositivePlan(regions, (16, 16))
+    before = [plan[i] for i in range(len(plan))]
+    regions.preselect(n_pos=3, n_neg=2, window_dims=(8, 8), rng=0)  # the shared regions get a new pool
+    assert len(plan) == 10 and [plan[i] for i in range(len(plan))] == before
+    assert len(PositivePlan(regions, (16, 16))) == 3  # a plan built afterwards sees the preselection
+
+
 def test_positive_jitter_is_bounded_and_redrawn_per_epoch(regions):
     plain = PositivePlan(regions, (32, 32))
     plan = PositivePlan(regions, (32, 32), jitter=0.25)

@@ -92,13 +92,32 @@ def test_preselect_is_reproducible_and_get_item_is_zero_based(small_dset):
         a.get_item(15)
     c = CocoRegions(small_dset)
     assert c.preselect(n_pos=100, rng=0)[0] == 100  # oversampled: each positive 2 or 3 times
-    counts = np.bincount(c._pos_select_idxs)
+    counts = np.bincount(c.pool.pos_idxs)
     assert counts.min() >= 2 and counts.max() <= 3
     with pytest.raises(InvalidOptionError):
         c.preselect(n_neg=1, neg_to_pos_ratio=1)
     # ndsampler 0.8 also refuses an index into a pool that was never drawn (MissingNegativePool)
     with pytest.raises(TargetError, match=r'preselect\(n_neg=\.\.\.\)'):
         CocoRegions(small_dset).get_negative(0)
+
+
+def test_new_pool_leaves_the_regions_as_they_are(small_dset):
+    regions = CocoRegions(small_dset, neg_window_dims=(10, 12))
+    before = regions.pool
+    pool = regions.new_pool(n_pos=0, n_neg=4, window_dims=(16, 16), rng=3)
+    assert (pool.n_positives, pool.n_negatives) == (0, 4)
+    assert all(pool.get_negative(i)['window_dims'] == (16, 16) for i in range(4))
+    assert regions.pool is before and regions.neg_window_dims == (10, 12)
+    assert regions.n_positives == small_dset.n_annots and regions.n_negatives == 0
+    assert regions.get_positive(0) == before.get_positive(0) == pool.regions.get_positive(0)
+    with pytest.raises(TargetError):
+        regions.get_negative(0)
+    # preselect (ndsampler 0.8) installs the same pool the same seed draws, and keeps window_dims as the default
+    twin = CocoRegions(small_dset, neg_window_dims=(10, 12))
+    assert twin.preselect(n_pos=0, n_neg=4, window_dims=(16, 16), rng=3) == (0, 4)
+    assert [twin.get_item(i) for i in range(4)] == [pool.get_item(i) for i in range(4)]
+    assert twin.neg_window_dims == (16, 16) and twin.n_positives == 0 and twin.pool is not before
+    assert before.n_positives == small_dset.n_annots  # a pool someone kept is unchanged
 
 
 def test_random_windows_uniform_over_pixels():
