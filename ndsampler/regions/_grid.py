@@ -4,8 +4,9 @@ Every grid window has exactly ``window_dims``; the windows cover every pixel (an
 frame); the last window along an axis is padded past the border, never shifted back; the
 window *cores* (see :mod:`ndsampler.regions._gridaxis`) partition each image / video
 exactly. The returned dict holds ``targets`` (sampler targets), ``cores`` (the core slices of
-each target, None for annotation-centred extras), and 0-based ``positives_indexes`` /
-``negatives_indexes`` into ``targets``.
+each target, None for annotation-centred extras), 0-based ``positives_indexes`` /
+``negatives_indexes`` into ``targets``, and ndsampler 0.8's ``positives`` / ``negatives``: the
+same target dicts split into two lists.
 """
 from __future__ import annotations
 
@@ -69,7 +70,9 @@ def new_sample_grid(regions, task: str, window_dims: Any, window_overlap: Any = 
     Returns
     -------
     dict
-        ``targets``, ``cores``, ``positives_indexes``, ``negatives_indexes``.
+        ``targets``, ``cores``, ``positives_indexes``, ``negatives_indexes``, and
+        ``positives`` / ``negatives`` (``[targets[i] for i in positives_indexes]`` and the
+        same for negatives: the same dict objects, as ndsampler 0.8 lists them).
     """
     if task not in TASKS:
         raise InvalidOptionError('task', task, TASKS)
@@ -193,6 +196,8 @@ class _GridBuilder:
             'cores': self.cores,
             'positives_indexes': self.positives,
             'negatives_indexes': self.negatives,
+            'positives': [self.targets[i] for i in self.positives],
+            'negatives': [self.targets[i] for i in self.negatives],
         }
 
     def _center_rows(self, gids: Iterable[int]) -> np.ndarray:
