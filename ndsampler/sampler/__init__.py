@@ -1,4 +1,5 @@
 """CocoSampler: targets -> delayed trees -> pixels + annotations in sample coordinates (SPEC §6)."""
+from ndsampler.sampler._abstract import AbstractSampler
 from ndsampler.sampler._annots import ANNOT_KINDS, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._sampler import CocoSampler
@@ -13,4 +14,5 @@ __all__ = [
     'TARGET_KEYS',
     'INTERPOLATIONS',
     'ANNOT_KINDS',
+    'AbstractSampler',
 ]
