@@ -13,6 +13,12 @@ Example
 """
 __version__ = '0.9.0'
 
+import os as _os
+
+# ndsampler 0.8.1's module paths (ndsampler.coco_sampler, ndsampler.utils.util_gdal, ...) are thin
+# modules in ndsampler/_compat08/: this puts them on the package's search path (see COMPAT.md).
+__path__.append(_os.path.join(_os.path.dirname(__file__), '_compat08'))
+
 from ndsampler import errors
 from ndsampler.channels import ChannelSpec, FusedChannelSpec, SensorChanSpec
 from ndsampler.delayed import (
@@ -66,4 +72,54 @@ __all__ = [
     'ImageStackSQL',
     'convert_image_dtype',
     'export_samples',
+    # ndsampler 0.8.1 names, loaded on first use
+    'AbstractSampler',
+    'CategoryTree',
+    'DynamicToySampler',
+    'FrameIntersectionIndex',
+    'HashIdentifiable',
+    'MissingNegativePool',
+    'Targets',
+    'select_positive_regions',
+    'tabular_coco_targets',
+    'abstract_frames',
+    'abstract_sampler',
+    'category_tree',
+    'coco_frames',
+    'coco_regions',
+    'coco_sampler',
+    'isect_indexer',
+    'toydata',
 ]
+
+#: ndsampler 0.8.1 top-level names -> the module that defines them (imported on first access,
+#: so ``import ndsampler`` stays as fast as without them).
+_LAZY_NAMES = {
+    'AbstractSampler': 'ndsampler.sampler',
+    'CategoryTree': 'ndsampler._category_tree',
+    'DynamicToySampler': 'ndsampler.demodata',
+    'FrameIntersectionIndex': 'ndsampler.regions',
+    'HashIdentifiable': 'ndsampler._hashid',
+    'MissingNegativePool': 'ndsampler.errors',
+    'Targets': 'ndsampler.regions',
+    'select_positive_regions': 'ndsampler.regions',
+    'tabular_coco_targets': 'ndsampler.regions',
+}
+#: ndsampler 0.8.1 modules reachable as attributes (``ndsampler.coco_sampler``) without an import.
+_LAZY_MODULES = frozenset({'abstract_frames', 'abstract_sampler', 'category_tree', 'coco_frames', 'coco_regions',
+                           'coco_sampler', 'isect_indexer', 'toydata'})
+
+
+def __getattr__(name: str):
+    import importlib
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f'{__name__}.{name}')
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,7 @@
+"""ndsampler 0.8 path ``ndsampler.utils.util_futures``: ubelt's executors (see :mod:`ndsampler._compat08`)."""
+from concurrent.futures import as_completed
+
+from ubelt import Executor
+from ubelt.util_futures import SerialExecutor
+
+__all__ = ['Executor', 'SerialExecutor', 'as_completed']
