@@ -11,7 +11,7 @@ import scriptconfig as scfg
 from ndsampler._typing import PathLike
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend
 from ndsampler.cli._prepare import cache_report
-from ndsampler.frames import STATE_ORDER, CocoFrames
+from ndsampler.frames import STATE_ORDER, CocoFrames, SourceMismatch, format_mismatches
 
 __all__ = ['InfoCLI', 'dataset_info', 'format_info']
 
@@ -32,7 +32,9 @@ def dataset_info(dset: kwcoco.CocoDataset, workdir: Optional[PathLike] = None,
         ``fpath``, ``n_images``, ``n_videos``, ``n_annotations``, ``categories``
         (name -> annotation count), ``channels`` (channel spec -> image count),
         ``cache`` (backend -> {``dpath``, ``counts`` per state, ``problems``: state ->
-        image ids for stale / corrupt / no_source}).
+        image ids for stale / corrupt / no_source}), ``mismatches`` (image id -> one
+        ``{fpath, what, dataset, found}`` per file whose band count or size disagrees
+        with the dataset, see ``Frames.source_mismatches``).
     """
     cat_counts = Counter(dset.index.anns[aid]['category_id'] for aid in dset.index.anns)
     categories = {cat['name']: cat_counts.get(cid, 0) for cid, cat in dset.index.cats.items()}
@@ -55,6 +57,7 @@ def dataset_info(dset: kwcoco.CocoDataset, workdir: Optional[PathLike] = None,
         'categories': categories,
         'channels': dict(channels),
         'cache': cache,
+        'mismatches': {gid: [m.to_dict() for m in found] for gid, found in sources.source_mismatches().items()},
     }
 
 
@@ -83,6 +86,8 @@ def format_info(info: Dict[str, Any]) -> str:
     for name, entry in info['cache'].items():
         for state, gids in entry['problems'].items():
             lines.append(f'  {name}: {state} images: {", ".join(map(str, gids))}')
+    lines += format_mismatches({gid: [SourceMismatch(gid, **m) for m in found]
+                                for gid, found in info['mismatches'].items()})
     return '\n'.join(lines)
 
 

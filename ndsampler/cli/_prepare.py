@@ -28,8 +28,9 @@ def cache_report(frames: CocoFrames, image_ids: Optional[Sequence[Any]] = None,
 class PrepareCLI(CommandConfig):
     """Convert every image of a kwcoco dataset into the frame cache (resumable, parallel).
 
-    Prints a progress bar and a summary table (converted, already present, failed, bytes,
-    seconds); exits non-zero when any image failed. Running it again converts only what is
+    Prints a progress bar and a summary table (converted, already present, failed, mismatched,
+    bytes, seconds) and every file whose band count or size disagrees with the dataset;
+    exits non-zero when any image failed or mismatched. Running it again converts only what is
     missing, stale or corrupt.
     """
 

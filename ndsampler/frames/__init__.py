@@ -9,7 +9,8 @@ from ndsampler.frames._frames import NODATA_OPTIONS, STATE_ORDER, Frames
 from ndsampler.frames._prepare import PrepareSummary, check_workers
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.frames._simple import SimpleFrames
-from ndsampler.frames._validate import SourceMismatch
+from ndsampler.frames._validate import SourceMismatch, format_mismatches
 
 __all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER',
-           'NODATA_OPTIONS', 'check_workers', 'SourceMismatch']
+           'NODATA_OPTIONS', 'check_workers', 'SourceMismatch',
+           'format_mismatches']

@@ -12,7 +12,7 @@ import ubelt as ub
 
 from ndsampler.backends import coerce_backend, source_identity
 from ndsampler.errors import InvalidOptionError
-from ndsampler.frames._validate import Expectation, SourceMismatch, check_header
+from ndsampler.frames._validate import Expectation, SourceMismatch, check_header, format_mismatches
 
 __all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'check_workers', 'convert_one', 'run_tasks', 'summarize']
 
@@ -150,9 +150,7 @@ class PrepareSummary:
         if self.failed:
             lines.append('failures:')
             lines += [f'  image {gid!r}: {reason}' for gid, reason in self.failed.items()]
-        if self.mismatched:
-            lines.append('files that disagree with the dataset (reading these images raises SourceMismatchError):')
-            lines += [f'  image {gid!r}: {m}' for gid, found in self.mismatched.items() for m in found]
+        lines += format_mismatches(self.mismatched)
         return '\n'.join(lines)
 
 

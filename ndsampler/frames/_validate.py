@@ -26,7 +26,8 @@ from ndsampler.delayed.readers import Header
 from ndsampler.errors import SourceMismatchError
 from ndsampler.frames._records import Asset, ImageRecord
 
-__all__ = ['SourceMismatch', 'Expectation', 'check_header', 'expectations', 'mismatches_of', 'raise_mismatches']
+__all__ = ['SourceMismatch', 'Expectation', 'check_header', 'expectations', 'mismatches_of', 'format_mismatches',
+           'raise_mismatches']
 
 #: Relative slack on the "less than one asset pixel" rule, for float error in fractional warps.
 _EPS = 1e-6
@@ -59,8 +60,8 @@ class SourceMismatch:
         return f'{self.fpath}: {self.what}: dataset says {self.dataset}, file has {self.found}'
 
     def to_dict(self) -> Dict[str, Any]:
-        """Plain data for JSON reports."""
-        return {'file': self.fpath, 'what': self.what, 'dataset': self.dataset, 'found': self.found}
+        """Plain data for JSON reports: the fields but ``image_id`` (``SourceMismatch(image_id, **d)`` rebuilds it)."""
+        return {'fpath': self.fpath, 'what': self.what, 'dataset': self.dataset, 'found': self.found}
 
 
 #: ``(image_id, asset, image dsize or None)``: what the dataset says about one source; plain data, pickles.
@@ -145,6 +146,21 @@ def mismatches_of(records: Mapping[Any, ImageRecord],
         if found:
             out[gid] = found
     return out
+
+
+def format_mismatches(mismatched: Mapping[Any, Sequence[SourceMismatch]]) -> List[str]:
+    """Report lines for :attr:`PrepareSummary.mismatched` and ``ndsampler info``: a heading, one line per file.
+
+    Example
+    -------
+    >>> print('\\n'.join(format_mismatches({3: [SourceMismatch(3, '/d/a.png', 'size', '100x80 (width/height)', '64x48')]})))
+    files that disagree with the dataset (reading these images raises SourceMismatchError):
+      image 3: /d/a.png: size: dataset says 100x80 (width/height), file has 64x48
+    """
+    if not mismatched:
+        return []
+    return ['files that disagree with the dataset (reading these images raises SourceMismatchError):'] + \
+        [f'  image {gid!r}: {m}' for gid, found in mismatched.items() for m in found]
 
 
 def raise_mismatches(mismatches: Sequence[SourceMismatch]) -> None:

@@ -32,6 +32,7 @@ def test_prepare_then_resume(tif_sources, tmp_path, backend):
     summary = frames.prepare(progress=False)
     assert isinstance(summary, PrepareSummary) and summary.ok
     assert sorted(summary.converted) == sorted(tif_sources) and summary.bytes_written > 0
+    assert summary.mismatched == {} and 'mismatched       0' in str(summary)
     assert set(frames.status().values()) == {'cached'}
     _assert_cache_matches(frames, tif_sources)
     again = frames.prepare(progress=False)
