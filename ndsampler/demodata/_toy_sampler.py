@@ -106,7 +106,7 @@ class DynamicToySampler(AbstractSampler):
         """A random full image (``img['imdata']``) and its annotations (with ``category_id``)."""
         from kwcoco.demo.toydata import demodata_toy_img
         rng = self._rng(image_id, rng)
-        img, anns = demodata_toy_img(gsize=self._full_imgsize, categories=self.catpats, gray=self.gray,
+        img, anns = demodata_toy_img(image_size=self._full_imgsize, categories=self.catpats, gray=self.gray,
                                      rng=rng, n_annots=(0, 10))
         img['id'] = int(rng.rand() * self._n_images)
         img['file_name'] = f'{img["id"]}.png'
@@ -142,7 +142,7 @@ class DynamicToySampler(AbstractSampler):
         if pad is not None:
             wh = wh + 2 * np.array(pad[::-1])
         gid = int(rng.rand() * 500)
-        img, anns = demodata_toy_img(gsize=wh, rng=rng, categories=self.catpats, gray=self.gray,
+        img, anns = demodata_toy_img(image_size=wh, rng=rng, categories=self.catpats, gray=self.gray,
                                      centerobj=centerobj, n_annots=n_annots)
         positive = centerobj != 'neg'
         target = {
