@@ -151,8 +151,14 @@ def _brute_force(shapes, gid, query):
     return out
 
 
-def test_frame_intersection_index(shapes):
+@pytest.mark.parametrize('use_rtree', ['0', '1', None])
+def test_frame_intersection_index(shapes, monkeypatch, use_rtree):
+    """Same answers whatever USE_RTREE says (0.8.1 read it inverted; it is not read here)."""
     from ndsampler.isect_indexer import FrameIntersectionIndex
+    if use_rtree is None:
+        monkeypatch.delenv('USE_RTREE', raising=False)
+    else:
+        monkeypatch.setenv('USE_RTREE', use_rtree)
     index = FrameIntersectionIndex.from_coco(shapes)
     assert index.all_gids == sorted(shapes.imgs)
     gid = index.all_gids[0]
@@ -168,6 +174,26 @@ def test_frame_intersection_index(shapes):
         aids, iooas = index.iooas(gid, np.array(query))
         np.testing.assert_allclose(iooas, [e[2] for e in expect])
     assert len(index._support(gid)) == len(shapes.index.gid_to_aids[gid])
+
+
+def test_touching_boxes_do_not_overlap():
+    """Overlap is a positive-area intersection: a box that only shares an edge or a corner is not returned."""
+    dset = kwcoco.CocoDataset()
+    gid = dset.add_image(file_name='a.png', width=100, height=100)
+    cid = dset.add_category('thing')
+    inside = dset.add_annotation(image_id=gid, category_id=cid, bbox=[10, 10, 20, 20])
+    dset.add_annotation(image_id=gid, category_id=cid, bbox=[30, 10, 20, 20])  # its left edge is the query's right
+    dset.add_annotation(image_id=gid, category_id=cid, bbox=[30, 30, 5, 5])  # shares the corner (30, 30)
+    index = ndsampler.FrameIntersectionIndex.from_coco(dset)
+    assert index.overlapping_aids(gid, [20, 20, 30, 30]) == [inside]
+    assert index.ious(gid, [20, 20, 30, 30])[0] == [inside]
+
+
+def test_coco_sampler_channel_classes_are_ours():
+    from ndsampler.coco_sampler import ChannelSpec, FusedChannelSpec
+    assert ChannelSpec is ndsampler.ChannelSpec and FusedChannelSpec is ndsampler.FusedChannelSpec
+    assert FusedChannelSpec.coerce('B1|B8').as_list() == ['B1', 'B8']
+    assert [s.spec for s in ChannelSpec.coerce('rgb,B1|B8').streams()] == ['rgb', 'B1|B8']
 
 
 def test_random_negatives_avoid_positives(shapes):
@@ -246,7 +272,7 @@ def test_lru_dict():
         LRUDict(-1)
 
 
-def test_coerce_datasets(shapes):
+def test_coerce_datasets(shapes, tmp_path, monkeypatch):
     from ndsampler.coerce_data import _split_train_vali_test, coerce_datasets
     split = _split_train_vali_test(shapes)
     parts = [set(split[k]) for k in ('train', 'vali', 'test')]
@@ -254,6 +280,11 @@ def test_coerce_datasets(shapes):
     assert split == _split_train_vali_test(shapes)
     subsets = coerce_datasets({'datasets': shapes}, verbose=0)
     assert {k: sorted(v.imgs) for k, v in subsets.items()} == split
+    monkeypatch.chdir(tmp_path)
+    shapes.copy().dump('hat.kwcoco.json')
+    # only the 'path:' prefix is removed (0.8.1 stripped any leading p, a, t, h, ':' and lost 'hat')
+    from_path = coerce_datasets({'vali_dataset': 'path:hat.kwcoco.json'}, verbose=0)
+    assert from_path['vali'].n_images == shapes.n_images
     explicit = coerce_datasets({'train_dataset': shapes, 'datasets': 'ignored'}, verbose=0)
     assert list(explicit) == ['train'] and explicit['train'] is shapes
     assert coerce_datasets({'datasets': shapes, 'no_test': True}, verbose=0).keys() == {'train', 'vali'}
