@@ -240,8 +240,47 @@ def _exc_result(exc: BaseException | None = None, status: str = 'fail') -> dict:
                    exc_msg=str(exc).splitlines()[0][:300] if str(exc) else '')
 
 
-def _doctest_file(path: str, label: str, blank_module: bool, emit: _Emit) -> None:
-    """Run every doctest of one file in this process (one file per process)."""
+def _upstream_namespace(path: str, modname: str) -> dict:
+    """The globals an upstream doctest sees, with ``ndsampler`` the installed one.
+
+    xdoctest runs a doctest in its module's namespace. Here the module text is
+    upstream's but the package is whichever is installed, so the namespace is
+    the upstream file's own top-level third-party imports (``ub``, ``np``,
+    ``nx``...) plus everything the installed ``ndsampler`` module of that
+    name holds; a module missing there adds nothing, and the doctest's own
+    ``from ndsampler... import *`` then fails with ModuleNotFoundError.
+    """
+    import ast
+    import importlib
+    ns: dict = {'__name__': modname}
+    tree = ast.parse(Path(path).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            own = any(a.name.split('.')[0] == 'ndsampler' for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            own = node.level > 0 or (node.module or '').split('.')[0] == 'ndsampler'
+        else:
+            continue
+        if not own:
+            try:
+                exec(compile(ast.Module([node], []), path, 'exec'), ns)
+            except ImportError:
+                pass
+    try:
+        mod = importlib.import_module(modname)
+    except ImportError:
+        return ns
+    ns.update({k: v for k, v in vars(mod).items() if not k.startswith('__')})
+    return ns
+
+
+def _doctest_file(path: str, label: str, modname: str | None, emit: _Emit) -> None:
+    """Run every doctest of one file in this process (one file per process).
+
+    ``modname`` given: ``path`` is upstream's text, run against the installed
+    package (see ``_upstream_namespace``); None: the installed module itself.
+    """
+    upstream_text = modname is not None
     import traceback
     import types
     import xdoctest.core
@@ -254,13 +293,15 @@ def _doctest_file(path: str, label: str, blank_module: bool, emit: _Emit) -> Non
     names = [f'{label}::{ex.callname}:{ex.num}' for ex in examples]
     emit.plan(names)
     for name, ex in zip(names, examples):
-        if blank_module:
-            ex.module = types.ModuleType('__upstream_doctest__')
+        if upstream_text:
+            ex.module = types.ModuleType(modname)
+            ex.module.__dict__.update(_upstream_namespace(path, modname))
         ex.config['colored'] = False
         try:
             summary = ex.run(verbose=0, on_error='return')
-        except BaseException as exc:  # a doctest calling sys.exit, etc.
-            emit(name, _exc_result(exc, 'error'))
+        except BaseException as exc:  # pytest.skip, sys.exit, ...
+            emit(name, _result('skip') if type(exc).__name__ == 'Skipped'
+                 else _exc_result(exc, 'error'))
             continue
         if summary.get('skipped'):
             emit(name, _result('skip'))
@@ -446,16 +487,18 @@ def worker(suite: str, out: str, args: dict) -> None:
         src = Path(args['nd_src']) / 'ndsampler'
         for path in sorted(src.rglob('*.py')):
             label = f"nd-doctest::{path.relative_to(src.parent)}"
-            _subrun('doctest-file', out, {'path': str(path), 'label': label, 'blank': True})
+            modname = '.'.join(path.relative_to(src.parent).with_suffix('').parts)
+            modname = modname.removesuffix('.__init__')
+            _subrun('doctest-file', out, {'path': str(path), 'label': label, 'modname': modname})
     elif suite == 'kd-doctest':
         import kwcoco_dataloader
         pkg = Path(kwcoco_dataloader.__file__).parent
         files = sorted(pkg.rglob('*.py')) if args.get('kd_all') else [pkg / m for m in KD_ND_MODULES]
         for path in files:
             label = f"kd-doctest::{path.relative_to(pkg.parent)}"
-            _subrun('doctest-file', out, {'path': str(path), 'label': label, 'blank': False})
+            _subrun('doctest-file', out, {'path': str(path), 'label': label, 'modname': None})
     elif suite == 'doctest-file':
-        _doctest_file(args['path'], args['label'], args['blank'], emit)
+        _doctest_file(args['path'], args['label'], args['modname'], emit)
     elif suite == 'nd-tests':
         _pytest_dir(Path(args['nd_src']) / 'tests', 'nd-tests', emit, FILE_TIMEOUT)
     elif suite == 'kd-tests':
