@@ -28,6 +28,7 @@ __all__ = [
     'InvalidOptionError',
     'ChannelSpecError',
     'UnknownChannelError',
+    'UnknownChannelWarning',
     'WindowError',
     'TransformError',
     'TargetError',
@@ -42,7 +43,13 @@ __all__ = [
     'StitchingError',
     'StackError',
     'raise_if_out_of_descriptors',
+    'allowed_text',
 ]
+
+
+def allowed_text(allowed: Iterable[Any] | str) -> str:
+    """What is allowed, as every message says it: a sentence as it is, values by their repr, comma-separated."""
+    return allowed if isinstance(allowed, str) else ', '.join(repr(a) for a in allowed)
 
 
 class NdsamplerError(Exception):
@@ -67,10 +74,8 @@ class InvalidOptionError(NdsamplerError, ValueError):
         self.value = value
         self.allowed = allowed
         msg = f'invalid {name}={value!r}'
-        if isinstance(allowed, str):
-            msg += f'; allowed: {allowed}'
-        elif allowed is not None:
-            msg += '; allowed: ' + ', '.join(repr(a) for a in allowed)
+        if allowed is not None:
+            msg += f'; allowed: {allowed_text(allowed)}'
         super().__init__(msg)
 
 
@@ -83,6 +88,33 @@ class UnknownChannelError(NdsamplerError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ''
+
+
+class UnknownChannelWarning(UserWarning):
+    """Requested channels exist in no asset of the dataset (a typo?): their bands are NaN in every sample.
+
+    Not an error: a frame that lacks a channel gives NaN there on purpose (multi-sensor data).
+    The sampler issues it once per channel (see ``ndsampler.sampler.CocoSampler.load_sample``).
+
+    Parameters
+    ----------
+    channels : sequence of str
+        The unknown channel names.
+    known : sequence of str
+        The channels the dataset has (the message shows the first :attr:`SHOWN`).
+    """
+
+    #: known channels named in the message
+    SHOWN = 32
+
+    def __init__(self, channels: Iterable[str], known: Iterable[str]):
+        self.channels = tuple(channels)
+        self.known = tuple(known)
+        more = f', ... ({len(self.known)} in all)' if len(self.known) > self.SHOWN else ''
+        names = allowed_text(self.channels)
+        what = f'channels {names} are' if len(self.channels) > 1 else f'channel {names} is'
+        super().__init__(f'{what} in no image of the dataset (NaN in every sample; a typo?); '
+                         f'known channels: {allowed_text(self.known[:self.SHOWN])}{more}')
 
 
 class WindowError(NdsamplerError, ValueError):

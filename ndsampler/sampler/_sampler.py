@@ -17,6 +17,7 @@ from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
 from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
 from ndsampler.sampler._index import DatasetIndex
+from ndsampler.sampler._known_channels import ChannelCheck
 from ndsampler.sampler._params import sample_params
 from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pixels, lean_pixels, native_pixels,
                                       request_channels)
@@ -78,6 +79,7 @@ class CocoSampler(ub.NiceRepr):
         """Build the frame cache interface and the region index (touches no pixels)."""
         self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)
         self.regions = CocoRegions(self.dset, nodata_check=self.is_nodata)
+        self._channel_check = ChannelCheck(self.frames)
         self._boxes = BoxLookup(self.regions)
 
     def __nice__(self) -> str:
@@ -331,6 +333,7 @@ class CocoSampler(ub.NiceRepr):
 
     def _read_pixels(self, tr: Target, params: dict):
         channels = request_channels(self.frames, self._index, tr)
+        self._channel_check(channels, stacklevel=4)  # the caller of load_sample
         native = tr['use_native_scale']
         is_video = tr.get('vidid') is not None
         if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:

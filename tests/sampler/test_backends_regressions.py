@@ -19,7 +19,7 @@ def references(raster_dset, msi_video, tmp_path_factory):
 
 IMAGE_TARGETS = [
     {'gid': 1, 'slices': (slice(-5, 20), slice(30, 60)), 'pad': 2},
-    {'gid': 2, 'cx': 20, 'cy': 10, 'width': 16, 'height': 12, 'scale': 0.5, 'channels': 'r|g|b'},
+    {'gid': 2, 'cx': 20, 'cy': 10, 'width': 16, 'height': 12, 'scale': 0.5, 'channels': 'u.2|u.0'},
 ]
 VIDEO_TARGETS = [
     {'vidid': 1, 'time_slice': slice(-1, 2), 'space_slice': (slice(-4, 30), slice(50, 95)), 'nodata': 'float'},

@@ -5,6 +5,7 @@ import pytest
 import rasterio
 
 from ndsampler.delayed.readers import Reader
+from ndsampler.errors import UnknownChannelWarning
 from ndsampler.sampler import CocoSampler
 
 H, W = 40, 60
@@ -50,7 +51,8 @@ def test_integer_data_without_nodata_is_never_read_for_the_check(raster_dset, tm
     # windows that can be all nodata are still read: wholly outside the image, or a missing channel
     gid = draws[0]['gid']
     assert sampler.is_nodata({'gid': gid, 'slices': (slice(-30, -10), slice(0, 10))})
-    assert sampler.is_nodata({'gid': gid, 'slices': (slice(0, 10), slice(0, 10)), 'channels': 'nope'})
+    with pytest.warns(UnknownChannelWarning, match='nope'):
+        assert sampler.is_nodata({'gid': gid, 'slices': (slice(0, 10), slice(0, 10)), 'channels': 'nope'})
     assert reads, 'the missing-channel window should have been looked at'
 
 

@@ -161,7 +161,8 @@ def test_channels_options(vid_sampler):
     dup = vid_sampler.load_sample({**target, 'channels': 'B1|B1|B1'})['im']
     assert dup.shape[-1] == 3
     np.testing.assert_array_equal(dup[..., 2:3], b1)
-    missing = vid_sampler.load_sample({**target, 'channels': 'B1|notaband'})['im']
+    with pytest.warns(UserWarning, match="channel 'notaband' is in no image"):  # UnknownChannelWarning
+        missing = vid_sampler.load_sample({**target, 'channels': 'B1|notaband'})['im']
     assert np.isnan(missing[..., 1]).all()
     everything = vid_sampler.load_sample({**target, 'channels': '<all>'})
     assert everything['im'].shape[-1] == vid_sampler.frames.load_delayed(everything['target']['gids'][0]).num_channels
