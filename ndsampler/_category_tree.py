@@ -22,6 +22,7 @@ Example
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import kwcoco
@@ -294,3 +295,22 @@ class CategoryTree(kwcoco.CategoryTree):
             for row in range(1, nonrandom):
                 energy[row, path] += 2 ** 20 if row == nonrandom - 1 else 2 ** ((row - 1) / 4)
         return self.hierarchical_softmax(energy, dim=1)
+
+
+def _renamed(new_name: str, old_name: str) -> Callable:
+    """A method under a name 0.8 deprecated (a misspelling), warning and calling ``new_name``."""
+    def method(self, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f'CategoryTree.{old_name} is deprecated; use {new_name}', DeprecationWarning, stacklevel=2)
+        return getattr(self, new_name)(*args, **kwargs)
+    method.__name__ = old_name
+    method.__doc__ = f'Deprecated name of :meth:`{new_name}`.'
+    return method
+
+
+for _old, _new in [('heirarchical_softmax', 'hierarchical_softmax'),
+                   ('heirarchical_log_softmax', 'hierarchical_log_softmax'),
+                   ('heirarchical_cross_entropy', 'hierarchical_cross_entropy'),
+                   ('heirarchical_nll_loss', 'hierarchical_nll_loss'),
+                   ('_apply_logit_chain_rule', '_apply_logprob_chain_rule')]:
+    setattr(CategoryTree, _old, _renamed(_new, _old))
+del _old, _new

@@ -126,3 +126,14 @@ def test_demo_probs():
     idxs, _ = tree.decision(probs, dim=1, thresh=0.1)
     path = nx.dag_longest_path(tree.graph)
     assert tree.idx_to_node[idxs[3]] == path[-1]  # the row pushed hardest along the path reaches its leaf
+
+
+def test_deprecated_misspellings(tree):
+    energy = _energy(tree, animal=math.log(3), rock=0.0, cat=0.0, dog=math.log(3))
+    with pytest.warns(DeprecationWarning, match='hierarchical_softmax'):
+        probs = tree.heirarchical_softmax(energy, dim=1)
+    np.testing.assert_allclose(probs.numpy(), tree.hierarchical_softmax(energy, dim=1).numpy())
+    targets = torch.tensor([tree.node_to_idx['dog']])
+    with pytest.warns(DeprecationWarning):
+        loss = tree.heirarchical_cross_entropy(energy, targets)
+    np.testing.assert_allclose(loss.item(), -math.log(9 / 16))
