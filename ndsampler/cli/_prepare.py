@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import scriptconfig as scfg
 
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_ids
-from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers
+from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers, format_mismatches
 
 __all__ = ['PrepareCLI', 'cache_report']
 
@@ -39,7 +39,8 @@ class PrepareCLI(CommandConfig):
     workdir = scfg.Value(None, type=str, help='cache root (the cache goes in <workdir>/_cache/frames); default: the dataset folder')
     backend = scfg.Value('cog', type=str, help='cache format: cog | npy')
     workers = scfg.Value(0, type=int, help='worker processes, >= 0 (0: convert in this process)')
-    dry_run = scfg.Value(False, isflag=True, help='only report what would be converted')
+    dry_run = scfg.Value(False, isflag=True, help='only report what would be converted and which files disagree '
+                                                  'with the dataset')
     deep = scfg.Value(False, isflag=True, help='check cached frames thoroughly (every COG tile decoded; slow) '
                                                'and rebuild damaged ones')
     image_ids = scfg.Value(None, type=str, nargs='+', help='prepare only these image ids (space or comma separated)')
@@ -57,7 +58,10 @@ class PrepareCLI(CommandConfig):
             print(format_table([(verbs[state], len(gids)) for state, gids in report.items()]))
             for gid in report['no_source']:
                 print(f'  image {gid!r}: source file missing')
-            return 1 if report['no_source'] else 0
+            mismatched = frames.source_mismatches(ids)
+            for line in format_mismatches(mismatched):
+                print(line)
+            return 1 if report['no_source'] or mismatched else 0
         summary = frames.prepare(ids, workers=workers, deep=self.deep)
         print(summary)
         print(f'cache: {frames.cache_dpath}')

@@ -21,6 +21,14 @@ def test_prepare_prints_each_mismatch_and_fails(small_dset, run_cli):
     assert 'img_0001.png' not in proc.stdout and 'img_0003.png' not in proc.stdout
 
 
+def test_dry_run_lists_mismatches_and_converts_nothing(small_dset, run_cli):
+    png = _enlarge_image_2(small_dset)
+    proc = run_cli('prepare', small_dset, '--dry-run')
+    assert proc.returncode == 1, proc.stderr
+    assert f'image 2: {png}: size: dataset says 200x128 (width/height), file has 160x128' in proc.stdout
+    assert 'to convert (missing)    3' in proc.stdout
+
+
 def test_info_reports_mismatches_as_text_and_json(small_dset, run_cli):
     png = _enlarge_image_2(small_dset)
     text = run_cli('info', small_dset)
