@@ -7,6 +7,6 @@
 here. Each module re-exports the names 0.8.1's module of the same path offers (its
 ``__all__`` or, where it had none, its public names, including the modules it imported,
 e.g. ``np`` and ``ub``, since 0.8 examples start with ``from ndsampler.coco_sampler import *``).
-Nothing here is the home of any code: the implementation stays in the sub-packages. Import
-these modules by their 0.8 path, never as ``ndsampler._compat08.<name>``.
+Only thin adapters live here (0.8 signatures over our functions); the implementation stays in
+the sub-packages. Import these modules by their 0.8 path, never as ``ndsampler._compat08.<name>``.
 """
