@@ -52,3 +52,9 @@ constraints:
 
 clean:
 	rm -rf $(VENV) $(OTHER_OPENCV_VENV) demo_output bench_output .pytest_cache .hypothesis
+
+# Issue #13's measure: ndsampler 0.8.1's own doctests/tests and kwcoco-dataloader 0.1.2 against 0.8.1 and against ours,
+# each in a throwaway venv (from PyPI) under /tmp/compat; COMPAT_ARGS="--reuse --examples PATH" to reuse venvs, add upstream examples/.
+.PHONY: compat-upstream
+compat-upstream: setup
+	$(PY) tools/compat_upstream.py $(COMPAT_ARGS)

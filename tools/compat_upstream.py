@@ -1,9 +1,11 @@
 """Measure how far this package is a drop-in for ndsampler 0.8.1 (issue #13).
 
 The same cases run twice, in two throwaway virtual environments that share one
-third-party set (``requirements/tests.txt`` plus kwcoco-dataloader's needs):
+third-party set (``requirements/tests.txt`` under ``requirements/constraints.txt``,
+plus kwcoco-dataloader's needs):
 ``venv-08`` holds ndsampler 0.8.1 from PyPI, ``venv-ours`` this checkout
-(editable). Everything else comes from PyPI:
+(editable, the working tree as it is; ``--ours-ref HEAD`` measures a commit).
+Everything else comes from PyPI:
 
 * ``nd-doctest``: every docstring example of the ndsampler 0.8.1 sdist, parsed
   from the upstream files as text and run with an empty module namespace, so
@@ -19,9 +21,12 @@ third-party set (``requirements/tests.txt`` plus kwcoco-dataloader's needs):
 * ``kd-loop``: a training-style loop of ``KWCocoVideoDataset`` over
   ``vidshapes8-multispectral`` (``channels='B1|B8'``, ``time_steps=3``, input
   scale native and 0.5, DataLoader with 0 and 2 workers, ``--batches`` batches):
-  per configuration one ``build`` check, then per batch ``loads``, ``keys``,
-  ``shapes`` and ``dtypes``; for ours also ``same-as-0.8.1`` (the batch's
-  nested keys, shapes and dtypes equal those of 0.8.1's same batch).
+  grid locations alternating positives and negatives; per configuration one
+  ``build`` check, then per batch ``loads``, ``keys``, ``shapes`` and
+  ``dtypes``; for ours also ``same-grid-as-0.8.1`` (grid length and chosen
+  locations), per batch ``same-window-as-0.8.1`` (frames, window, annotation
+  counts) and ``same-keys-shapes-dtypes-as-0.8.1`` (the nested keys, shapes
+  and dtypes of every item, values ignored).
 * ``install``: kwcoco-dataloader's undeclared ``pyqtree`` comes with ndsampler.
 
 The driver prints one row per case (0.8.1 result, ours result) and the counts
@@ -124,12 +129,30 @@ def download(work: Path, log: Path) -> dict[str, Path]:
     return paths
 
 
+def ours_source(work: Path, ref: str | None, log: Path) -> Path:
+    """The checkout itself (working tree), or a snapshot of commit ``ref`` under ``work``."""
+    if ref is None:
+        return REPO
+    dst = work / 'ours-src'
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    archive = subprocess.run(['git', '-C', str(REPO), 'archive', ref], capture_output=True, check=True)
+    subprocess.run(['tar', '-x', '-C', str(dst)], input=archive.stdout, check=True)
+    rev = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', ref],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    with open(log, 'a') as fh:
+        fh.write(f'ours: snapshot of {ref} ({rev}) in {dst}\n')
+    return dst
+
+
 def make_venv(work: Path, which: str, paths: dict[str, Path], reuse: bool,
-              log: Path) -> tuple[Path, dict]:
+              log: Path, ours_src: Path = REPO) -> tuple[Path, dict]:
     """Create (or reuse) ``venv-08`` / ``venv-ours``; return it and install cases."""
     venv = work / f'venv-{which}'
+    # the third-party set the suite last passed on, for both venvs alike
     cons = work / 'constraints.txt'
-    cons.write_text(TORCH_PIN + '\n')
+    pinned = REPO / 'requirements' / 'constraints.txt'
+    cons.write_text(pinned.read_text() if pinned.exists() else TORCH_PIN + '\n')
     fresh = not (reuse and (venv / 'bin' / 'python').exists())
     if fresh:
         shutil.rmtree(venv, ignore_errors=True)
@@ -142,7 +165,7 @@ def make_venv(work: Path, which: str, paths: dict[str, Path], reuse: bool,
         _pip(venv, ['--no-deps', paths['kd_whl']], log)
     if which == 'ours':
         # with deps: whatever our package declares (beyond tests.txt) comes too
-        _pip(venv, ['-c', cons, '-e', REPO], log)
+        _pip(venv, ['-c', cons, '-e', ours_src], log)
     py = venv / 'bin' / 'python'
     installed = subprocess.run([py, '-c', 'import pyqtree'], capture_output=True, text=True)
     case = 'install::pyqtree (imported by kwcoco-dataloader) comes with ndsampler'
@@ -381,6 +404,8 @@ def _signature(obj, depth: int = 0):
         return {str(k): _signature(v, depth + 1) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, (list, tuple)):
         return [_signature(v, depth + 1) for v in obj]
+    if isinstance(obj, np.generic):
+        return 'number'
     if hasattr(obj, 'shape') and hasattr(obj, 'dtype'):
         return f'{type(obj).__name__}{tuple(obj.shape)}:{str(obj.dtype).replace("torch.", "")}'
     if obj is None or isinstance(obj, (bool, str)):
@@ -409,12 +434,16 @@ def _loop(args: dict, emit: _Emit) -> None:
         pre = f'kd-loop::scale={s},workers={w}'
         try:
             from kwcoco_dataloader.tasks.fusion.datamodules.kwcoco_dataset import KWCocoVideoDataset
+            from torch.utils.data import Subset
             ds = KWCocoVideoDataset(dset.copy(), mode='test', time_steps=3,
                                     window_dims=(128, 128), channels='B1|B8',
                                     input_space_scale=s, failed_sample_policy='raise')
             ds.disable_augmenter = True
             assert len(ds) > 0, f'empty sample grid: len={len(ds)}'
-            loader = ds.make_loader(batch_size=LOOP_BATCH_SIZE, num_workers=w, shuffle=False)
+            idxs = _loop_indexes(ds.sample_grid, nb * LOOP_BATCH_SIZE)
+            sigs[f'{pre}::grid'] = {'len': len(ds), 'indexes': idxs}
+            loader = ds.make_loader(subset=Subset(ds, idxs), batch_size=LOOP_BATCH_SIZE,
+                                    num_workers=w, shuffle=False)
             it = iter(loader)
             emit(f'{pre}::build', _result('pass'))
         except Exception:
@@ -436,6 +465,7 @@ def _loop(args: dict, emit: _Emit) -> None:
                     emit(f'{bp}:{c}', _result('fail', ['batch did not load'], exc_type='LoadFailed'))
                 continue
             sigs[bp] = [_signature(item) for item in batch]
+            sigs[f'{bp}:window'] = [_window(item) for item in batch]
             for c, check in (('keys', _check_keys), ('shapes', _check_shapes),
                              ('dtypes', _check_dtypes)):
                 try:
@@ -445,6 +475,22 @@ def _loop(args: dict, emit: _Emit) -> None:
                 except Exception:
                     emit(f'{bp}:{c}', _exc_result())
     Path(args['sig_out']).write_text(json.dumps(sigs, indent=1))
+
+
+def _loop_indexes(grid: dict, n: int) -> list[int]:
+    """Grid locations to load: positives and negatives alternating (so batches hold annotations)."""
+    pos, neg = list(grid.get('positives_indexes', [])), list(grid.get('negatives_indexes', []))
+    out = [i for pair in zip(pos, neg) for i in pair]
+    out += [i for i in pos + neg + list(range(len(grid['targets']))) if i not in out]
+    return [int(i) for i in out[:n]]
+
+
+def _window(item: dict) -> dict:
+    """Which frames and window an item covers (to tell a different window from a different result)."""
+    tgt = item['target']
+    return {'gids': [int(g) for g in tgt.get('gids', [])],
+            'space_slice': str(tgt.get('space_slice')),
+            'annots': [len(f.get('ann_aids', [])) for f in item['frames']]}
 
 
 def _modes(item: dict):
@@ -539,7 +585,9 @@ def _compare_signatures(work: Path, ours: dict) -> None:
     ref = json.loads(f08.read_text()) if f08.exists() else {}
     got = json.loads(fours.read_text()) if fours.exists() else {}
     for key, sig in ref.items():
-        case = f'{key}:same-as-0.8.1'
+        what = {'grid': 'grid', 'window': 'window'}.get(key.rsplit(':', 1)[-1], 'keys-shapes-dtypes')
+        base = key.rsplit(':', 1)[0] if what != 'keys-shapes-dtypes' else key
+        case = f'{base}:same-{what}-as-0.8.1'
         if key not in got:
             ours[case] = _result('fail', ['batch did not load in ours'], exc_type='LoadFailed')
         elif got[key] == sig:
@@ -649,6 +697,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument('--reuse', action='store_true', help='keep existing venvs and downloads')
     ap.add_argument('--kd-all', action='store_true', help='kd-doctest over every kwcoco-dataloader module')
     ap.add_argument('--suites', default=','.join(SUITES))
+    ap.add_argument('--ours-ref', default=None,
+                    help='measure this commit (e.g. HEAD) instead of the working tree as it is')
     ap.add_argument('--only', choices=['08', 'ours'], default=None,
                     help='run one side and reuse the other side from results.json')
     ns = ap.parse_args(argv)
@@ -672,7 +722,8 @@ def main(argv: list[str] | None = None) -> None:
             results[which] = prev.get(key, {})
             continue
         print(f'venv-{which}: installing', flush=True)
-        venv, install = make_venv(work, which, paths, ns.reuse, log)
+        src = ours_source(work, ns.ours_ref, log) if which == 'ours' else REPO
+        venv, install = make_venv(work, which, paths, ns.reuse, log, src)
         run_dir = work / f'run-{which}'
         wargs = {'nd_src': str(paths['nd_src']), 'kd_src': str(paths['kd_src']),
                  'examples': str(ns.examples.resolve()) if ns.examples else None,
@@ -686,7 +737,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f'  venv-{which}: {suite}', flush=True)
             results[which].update(run_worker(venv, suite, run_dir, wargs, 3 * FILE_TIMEOUT, log))
     if 'kd-loop' in suites:
-        results['ours'] = {k: v for k, v in results['ours'].items() if not k.endswith(':same-as-0.8.1')}
+        results['ours'] = {k: v for k, v in results['ours'].items() if '-as-0.8.1' not in k}
         _compare_signatures(work, results['ours'])
     report(work, results['08'], results['ours'])
 
