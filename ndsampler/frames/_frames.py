@@ -5,7 +5,7 @@ import abc
 import os
 import time
 from concurrent.futures import Executor
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
 from ndsampler.delayed.readers import reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
+from ndsampler.frames._lazy import LazyRaster
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.frames._validate import SourceMismatch, check_header, expectations, mismatches_of, raise_mismatches
@@ -111,8 +112,14 @@ class Frames(abc.ABC):
 
     # -- paths ----------------------------------------------------------------
     @property
-    def cache_dpath(self) -> str:
-        """``<workdir>/_cache/frames`` (a URL for a remote, read-only cache)."""
+    def cache_dpath(self) -> Optional[str]:
+        """``<workdir>/_cache/frames`` (a URL for a remote, read-only cache); None for the None backend.
+
+        The None backend reads the sources in place and caches nothing, so it has no
+        cache folder (as in ndsampler 0.8).
+        """
+        if isinstance(self.backend, NoneBackend):
+            return None
         workdir = self.workdir if self.workdir is not None else self._default_workdir()
         if is_remote(workdir):
             return workdir.rstrip('/') + '/_cache/frames'
@@ -331,7 +338,7 @@ class Frames(abc.ABC):
         do), and the pooled readers of those files are closed so the next read
         opens the current file. Callers that finalize trees from
         :meth:`load_delayed` themselves (the sampler) call this and retry once;
-        :meth:`load_region` and :meth:`load_image` do it already.
+        :meth:`load_region` and :meth:`load_image` (when it reads) do it already.
 
         Returns
         -------
@@ -375,12 +382,20 @@ class Frames(abc.ABC):
         return tree.crop(tuple(region)).finalize()
 
     def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True,
-                   nodata: Optional[str] = None) -> np.ndarray:
+                   nodata: Optional[str] = None) -> Union[np.ndarray, LazyRaster]:
         """The whole image ``(H, W, C)``; ``cache=False`` reads the sources, bypassing the cache.
 
+        As in ndsampler 0.8, an image that is its cache file as it is (one asset, aligned,
+        not quantized, every band, no ``nodata`` conversion) comes back unread: a
+        read-only ``np.memmap`` of the npy cache, a :class:`LazyRaster` of the COG cache.
+        Slicing either (``im[y0:y1, x0:x1]``) reads only that window; ``np.asarray`` reads
+        it all. Anything else, and the None backend, is read into an array here.
         ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
         """
         if cache:
+            tree = self.load_delayed(image_id, channels, nodata)
+            if type(tree) is DelayedLoad and tree.nodata_method is None and self.backend.name in _LAZY_OPENERS:
+                return _LAZY_OPENERS[self.backend.name](tree.fpath)
             return self.load_region(image_id, None, channels, nodata)
         want = None if channels is None else FusedChannelSpec.coerce(channels)
         return self._build_delayed(image_id, want, NoneBackend(), nodata).finalize()
@@ -447,6 +462,15 @@ class Frames(abc.ABC):
                 # Rebuilt (possibly by another process) while this one reads it: reopen it.
                 _reopen(self._cache_paths[fpath])
         return summarize(self.backend.name, image_sources, results, start)
+
+
+def _open_memmap(fpath: str) -> np.ndarray:
+    data = np.load(fpath, mmap_mode='r', allow_pickle=False)
+    return data[:, :, None] if data.ndim == 2 else data
+
+
+#: How :meth:`Frames.load_image` opens a cache file unread, by backend name.
+_LAZY_OPENERS = {'npy': _open_memmap, 'cog': LazyRaster}
 
 
 def _reopen(fpath: str) -> None:

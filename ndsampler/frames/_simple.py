@@ -44,6 +44,17 @@ class SimpleFrames(Frames):
     def image_ids(self) -> List[Any]:
         return list(self.id_to_path.keys())
 
+    @classmethod
+    def demo(cls, workdir: Optional[PathLike] = None, backend: BackendLike = None) -> 'SimpleFrames':
+        """Frames of the images of kwcoco's default demo dataset (ndsampler 0.8's demo).
+
+        Three photos with ids 1, 2, 3 (kwimage's test images; random stand-ins of the same
+        size when they cannot be downloaded), image 1 being 512x512 RGB.
+        """
+        import kwcoco
+        dset = kwcoco.CocoDataset.demo()
+        return cls({gid: dset.get_image_fpath(gid) for gid in dset.imgs}, workdir=workdir, backend=backend)
+
     def _build_record(self, image_id: Any) -> ImageRecord:
         return ImageRecord(image_id, None, (Asset(self.id_to_path[image_id]),))
 
