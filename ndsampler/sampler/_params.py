@@ -10,6 +10,7 @@ from ndsampler._typing import Target
 from ndsampler.errors import WindowError
 from ndsampler.geometry import pad_slices, slices_to_box
 from ndsampler.sampler._index import DatasetIndex
+from ndsampler.sampler._target import is_space_time
 
 __all__ = ['sample_params']
 
@@ -63,7 +64,7 @@ def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
         ``frame_warps`` (per frame, ``kwimage.Affine`` from that image's pixels to
         sample pixels; None for padded frames).
     """
-    is_video = tr.get('vidid') is not None
+    is_video = is_space_time(tr)
     space_pad = tr['pad'][-2:]
     window = tr['space_slice'] if space_pad == _NO_PAD else pad_slices(tr['space_slice'], space_pad)
     (y0, y1), (x0, x1) = st_dims = [(sl.start, sl.stop) for sl in window]

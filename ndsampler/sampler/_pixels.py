@@ -20,7 +20,7 @@ from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity, positive_scale_shift
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['request_channels', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels', 'has_valid_pixels']
+__all__ = ['request_channels', 'space_node', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels', 'has_valid_pixels']
 
 
 def request_channels(frames, index: DatasetIndex, tr: Target) -> str | None:
@@ -77,27 +77,39 @@ def _load_delayed(frames, gid: int, tr: Target, channels: str | None):
     return frames.load_delayed(gid, channels=channels, nodata=None if tr['nodata'] is None else 'float')
 
 
-def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any],
-               channels: str | None, native: bool = False):
-    """The delayed tree of one frame of the sample (not finalized).
+def _warpkw(tr: Target) -> dict[str, Any]:
+    return {'interpolation': tr['interpolation'], 'antialias': tr['antialias']}
+
+
+def space_node(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any], channels: str | None):
+    """One frame in the sample's space, uncropped (a delayed tree, not finalized).
 
     ``frames.load_delayed`` (image space; with a ``nodata`` option, declared nodata
-    already NaN) -> warp into video space -> crop the padded window (``clip=False``,
-    so it may leave the image) -> scale to the output size.
-    With ``native`` the final scale is left out (``undo_warps`` removes scales anyway).
+    already NaN), warped into video space for a video sample.
     """
-    warpkw = {'interpolation': tr['interpolation'], 'antialias': tr['antialias']}
     node = _load_delayed(frames, gid, tr, channels)
     if params['space'] == 'video':
         warp = index.warp_img_to_vid(gid)
         if not is_identity(warp):
             h, w = tr['space_dims']
-            node = node.warp(warp, dsize=(w, h), **warpkw)
-    node = node.crop(params['window'], clip=False, wrap=False)
-    out_h, out_w = params['out_hw']
-    if not native and params['sample_scale'] != (1.0, 1.0):
-        node = node.warp(kwimage.Affine.scale(params['sample_scale']), dsize=(out_w, out_h), **warpkw)
+            node = node.warp(warp, dsize=(w, h), **_warpkw(tr))
     return node
+
+
+def frame_tree(frames, index: DatasetIndex, gid: int, tr: Target, params: dict[str, Any],
+               channels: str | None):
+    """The delayed tree of one frame of the sample (not finalized).
+
+    :func:`space_node` -> the padded window: cropped (``clip=False``, so it may leave
+    the image) when the sample is not scaled, else one warp into the output pixels, so
+    that output pixels at the window's far edge interpolate the data beyond it (a crop
+    before the scale would stop the kernel at the window's edge).
+    """
+    node = space_node(frames, index, gid, tr, params, channels)
+    if params['sample_scale'] == (1.0, 1.0):
+        return node.crop(params['window'], clip=False, wrap=False)
+    out_h, out_w = params['out_hw']
+    return node.warp(params['tf_abs_to_rel'], dsize=(out_w, out_h), **_warpkw(tr))
 
 
 def _valid_span(lo: float, size: int, scale: float, extent: int) -> tuple[int, int]:
@@ -248,35 +260,52 @@ def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
-def native_pixels(trees: list, tr: Target, params: dict[str, Any]) -> tuple[Any, list[list[kwimage.Affine]]]:
-    """Per frame, the sample at the bands' own resolutions, and the warps of its pixels into the window.
+def native_pixels(spaces: list, tr: Target, params: dict[str, Any]) -> tuple[Any, list[list[kwimage.Affine]], list[dict]]:
+    """Per frame, the sample at the bands' own resolutions, the warps of its pixels into the window, and its metadata.
 
-    Each frame tree (None for a padded frame) is split by ``undo_warps(remove=['scale'])``
-    into one part per band group; a part is padded at its own resolution where the
-    window leaves the data (per ``padkw``, as the aligned sample is) and its warp maps it
-    into the padded window. With ``realign_native`` every frame is instead resampled
-    to the grid of the largest part of the sample: one ``(H, W, C)`` array per frame
+    Each frame (:func:`space_node`, None for a padded frame) is cropped to the padded
+    window and split by ``undo_warps(remove=['scale'])`` into one part per band group,
+    ``ceil(w * s) x ceil(h * s)`` pixels for a band at ``s`` times the window's resolution
+    (ndsampler 0.8's sizes); a part is padded at its own resolution where the window leaves
+    the data (per ``padkw``, as the aligned sample is) and its warp maps it into the padded
+    window. With ``realign_native`` every frame is instead resampled, in one warp from its
+    bands, to the grid of the largest part of the sample: one ``(H, W, C)`` array per frame
     whose warp (the same for every frame) maps it into the window.
 
     Returns
     -------
-    (frames, warps)
+    (frames, warps, jagged_meta)
         ``frames``: per frame a list of parts (delayed without ``finalize``); with
         ``realign_native`` a ``(T, H, W, C)`` array (without ``finalize``: per frame a
         delayed node, None for padded frames). ``warps``: per frame a list of
-        ``kwimage.Affine``, one per part (one with ``realign_native``).
+        ``kwimage.Affine``, one per part (one with ``realign_native``). ``jagged_meta``:
+        per frame ndsampler 0.8's record of its parts: ``chans`` (each part's
+        FusedChannelSpec), ``align`` (window to part pixels) and ``grid_to_part_warps``
+        (sample space, i.e. image or video pixels, to part pixels).
     """
+    window = params['window']
     split = []
-    for tree in trees:
-        parts, warps = tree.undo_warps(remove=['scale'], return_warps=True) if tree is not None else ([], [])
+    for space in spaces:
+        if space is None:
+            split.append(([], []))
+            continue
+        parts, warps = space.crop(window, clip=False, wrap=False).undo_warps(remove=['scale'], return_warps=True)
         split.append((parts, [kwimage.Affine.coerce(w) for w in warps]))
     if tr['realign_native']:
-        return _realign(trees, split, tr, params)
-    if tr['finalize']:
-        frames = [[_part_pixels(part, warp, tr, params) for part, warp in zip(parts, warps)] for parts, warps in split]
+        frames, warps, chans = _realign(spaces, split, tr, params)
     else:
-        frames = [parts for parts, _ in split]
-    return frames, [warps for _, warps in split]
+        if tr['finalize']:
+            frames = [[_part_pixels(part, warp, tr, params) for part, warp in zip(parts, warps)]
+                      for parts, warps in split]
+        else:
+            frames = [parts for parts, _ in split]
+        warps = [warps for _, warps in split]
+        chans = [[part.channels for part in parts] for parts, _ in split]
+    to_window = kwimage.Affine.translate((-window[1].start, -window[0].start))
+    meta = [{'chans': frame_chans, 'align': [warp.inv() for warp in frame_warps],
+             'grid_to_part_warps': [warp.inv() @ to_window for warp in frame_warps]}
+            for frame_chans, frame_warps in zip(chans, warps)]
+    return frames, warps, meta
 
 
 def _part_pixels(part, warp: kwimage.Affine, tr: Target, params: dict[str, Any]) -> np.ndarray:
@@ -287,22 +316,27 @@ def _part_pixels(part, warp: kwimage.Affine, tr: Target, params: dict[str, Any])
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
-def _realign(trees: list, split: list, tr: Target, params: dict[str, Any]):
-    """Every frame resampled to the grid of the sample's largest native part (see :func:`native_pixels`)."""
+def _realign(spaces: list, split: list, tr: Target, params: dict[str, Any]):
+    """Every frame resampled to the grid of the sample's largest native part (see :func:`native_pixels`).
+
+    Returns ``(frames, warps, chans)``, ``chans`` per frame the one realigned part's channels.
+    Each frame is warped from its uncropped space node, so that the grid's last pixels
+    interpolate data past the window's edge, as its native parts do.
+    """
     candidates = [(part.dsize[0] * part.dsize[1], part.dsize, warp)
                   for parts, warps in split for part, warp in zip(parts, warps)]
     if candidates:
         _, dsize, warp = max(candidates, key=lambda item: item[0])
     else:  # every frame is padding: the window grid
         dsize, warp = params['out_hw'][::-1], kwimage.Affine.eye()
-    to_grid = warp.inv()
-    aligned = [None if tree is None else tree.warp(to_grid, dsize=dsize, interpolation=tr['interpolation'],
-                                                    antialias=tr['antialias'])
-               for tree in trees]
-    warps = [[warp] for _ in trees]
+    window = params['window']
+    to_grid = warp.inv() @ kwimage.Affine.translate((-window[1].start, -window[0].start))
+    aligned = [None if space is None else space.warp(to_grid, dsize=dsize, **_warpkw(tr)) for space in spaces]
+    warps = [[warp] for _ in spaces]
+    known = next((node for node in aligned if node is not None), None)
+    chans = [[known.channels] if known is not None else [] for _ in spaces]
     if not tr['finalize']:
-        return aligned, warps
+        return aligned, warps, chans
     out_hw = (dsize[1], dsize[0])
-    known = next((tree for tree in trees if tree is not None), None)
     num_channels = known.num_channels if known is not None else 0
-    return _stack_frames(aligned, tr, out_hw, _part_valid(warp, out_hw, tr, params), num_channels), warps
+    return _stack_frames(aligned, tr, out_hw, _part_valid(warp, out_hw, tr, params), num_channels), warps, chans

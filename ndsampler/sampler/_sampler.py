@@ -20,8 +20,8 @@ from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._known_channels import ChannelCheck
 from ndsampler.sampler._params import sample_params
 from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pixels, lean_pixels, native_pixels,
-                                      request_channels)
-from ndsampler.sampler._target import resolve_target
+                                      request_channels, space_node)
+from ndsampler.sampler._target import is_space_time, resolve_target
 
 __all__ = ['CocoSampler']
 
@@ -47,6 +47,11 @@ class CocoSampler(ub.NiceRepr):
         ``None``, ``'cog'``, ``'npy'``, ``'auto'`` or ``{'type': ..., 'config': {...}}``.
     verbose : int
         Verbosity.
+    strict_targets : bool
+        Reject target keys (and ``load_sample`` keyword arguments) the sampler does not
+        know (:data:`ndsampler.sampler.TARGET_KEYS`) with a TargetError listing the known
+        ones. By default such keys (a client's own bookkeeping, as ndsampler 0.8 allows)
+        are kept in ``sample['target']`` and ignored.
 
     Example
     -------
@@ -59,8 +64,9 @@ class CocoSampler(ub.NiceRepr):
     """
 
     def __init__(self, dset: kwcoco.CocoDataset, workdir: PathLike | None = None, autoinit: bool = True,
-                 backend: BackendLike = None, verbose: int = 0):
+                 backend: BackendLike = None, verbose: int = 0, strict_targets: bool = False):
         self.dset = dset
+        self.strict_targets = strict_targets
         self.workdir = workdir
         self.verbose = verbose
         self.backend = backend
@@ -253,9 +259,9 @@ class CocoSampler(ub.NiceRepr):
         data everywhere (an aligned integer asset without nodata), is never all nodata.
         So random / negative draws on such datasets read pixels only once, when loaded.
         """
-        tr = resolve_target(target, self._index, _NODATA_CHECK)
+        tr = resolve_target(target, self._index, _NODATA_CHECK, strict=self.strict_targets)
         params = sample_params(tr, self._index)
-        if tr.get('vidid') is None and tr['channels'] in (None, '<all>') and has_valid_pixels(tr, params) \
+        if not is_space_time(tr) and tr['channels'] in (None, '<all>') and has_valid_pixels(tr, params) \
                 and not self.frames.may_have_nodata(tr['gid']):
             return False
         return bool(np.isnan(self._pixels(tr, params)).all())
@@ -263,7 +269,7 @@ class CocoSampler(ub.NiceRepr):
     def load_target_annots(self, target: Target, with_annots=True, annot_ids: Sequence[int] | None = None,
                            visible_thresh: float = 0.0) -> dict:
         """The annotations a sample of ``target`` would hold, without reading pixels."""
-        tr = resolve_target(target, self._index)
+        tr = resolve_target(target, self._index, strict=self.strict_targets)
         params = sample_params(tr, self._index)
         return self._annots(tr, params, parse_with_annots(with_annots), annot_ids, visible_thresh)
 
@@ -281,7 +287,11 @@ class CocoSampler(ub.NiceRepr):
             ``'S2:red|nir,L8:red'`` resolved per frame by its ``sensor``), ``pad``, ``padkw``, ``dtype``,
             ``nodata``, ``interpolation``, ``antialias``, ``scale`` / ``dsize``,
             ``use_native_scale``, ``realign_native``, ``finalize``, ``optimize``,
-            ``as_xarray``. ``nodata``: None (default) leaves pixels as stored;
+            ``as_xarray``. Other keys are kept in the resolved target and ignored
+            (rejected with ``strict_targets``). ``channels`` may be a string or a
+            channel spec object (ours, kwcoco's or delayed_image's). ``gids`` of one image
+            without a video samples that image as a one-frame video (``im`` ``(1, H, W, C)``).
+            ``nodata``: None (default) leaves pixels as stored;
             ``'float'`` (or ``'auto'``) gives float32 where nodata declared in a source's
             header, quantization nodata, missing channels and padding past the border are
             NaN; a number also masks pixels equal to it. The dict is not modified.
@@ -301,12 +311,14 @@ class CocoSampler(ub.NiceRepr):
             ``im`` ((H, W, C) for images, (T, H, W, C) for videos; under ``use_native_scale``
             a list of per-band-group parts (per frame for videos) at their own resolution,
             or with ``realign_native`` one such array on the grid of the largest part, with
-            ``params['native_warps']`` mapping the pixels into the window; delayed trees
+            ``params['native_warps']`` mapping the pixels into the window and
+            ``params['jagged_meta']`` (per frame for videos: ``chans``, ``align``,
+            ``grid_to_part_warps``, as ndsampler 0.8 fills it); delayed trees
             when ``finalize=False``), ``target``
             (the resolved target; ``tr`` is the same dict), ``params``, ``annots``
             (``frame_dets`` and ndsampler 0.8's flat keys), ``classes``, ``kp_classes``.
         """
-        tr = resolve_target(target or {}, self._index, kwargs)
+        tr = resolve_target(target or {}, self._index, kwargs, strict=self.strict_targets)
         params = sample_params(tr, self._index)
         sample = {'im': self._pixels(tr, params), 'target': tr, 'tr': tr, 'params': params,
                   'classes': self.classes, 'kp_classes': self.kp_classes}
@@ -335,19 +347,22 @@ class CocoSampler(ub.NiceRepr):
         channels = request_channels(self.frames, self._index, tr)
         self._channel_check(channels, stacklevel=4)  # the caller of load_sample
         native = tr['use_native_scale']
-        is_video = tr.get('vidid') is not None
+        is_video = is_space_time(tr)
         if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:
             im = lean_pixels(self.frames, tr, params, channels)
             if im is not None:
                 return im
-        trees = [None if gid is None else frame_tree(self.frames, self._index, gid, tr, params, channels, native)
-                 for gid in tr['frame_gids']]
-        if not tr['finalize'] and not native:
-            return trees if is_video else trees[0]
         if native:
-            frames, warps = native_pixels(trees, tr, params)
+            spaces = [None if gid is None else space_node(self.frames, self._index, gid, tr, params, channels)
+                      for gid in tr['frame_gids']]
+            frames, warps, meta = native_pixels(spaces, tr, params)
             params['native_warps'] = warps if is_video else warps[0]
+            params['jagged_meta'] = meta if is_video else meta[0]
             return frames if is_video else frames[0]
+        trees = [None if gid is None else frame_tree(self.frames, self._index, gid, tr, params, channels)
+                 for gid in tr['frame_gids']]
+        if not tr['finalize']:
+            return trees if is_video else trees[0]
         known = next((tree for tree in trees if tree is not None), None)
         names = known.channels.as_list() if known is not None else (channels or '').split('|')
         im = finalize_frames(trees, tr, params, len(names))
@@ -358,7 +373,7 @@ class CocoSampler(ub.NiceRepr):
         return im
 
     def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
-        is_video = tr.get('vidid') is not None
+        is_video = is_space_time(tr)
         sl_y, sl_x = params['window']
         window = (sl_x.start, sl_y.start, sl_x.stop, sl_y.stop)
         classes, kp_classes = self.classes, self.kp_classes

@@ -15,7 +15,7 @@ from ndsampler.errors import InvalidOptionError, TargetError
 from ndsampler.geometry import normalize_slices, window_from_center
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['resolve_target', 'TARGET_KEYS', 'INTERPOLATIONS']
+__all__ = ['resolve_target', 'is_space_time', 'TARGET_KEYS', 'INTERPOLATIONS']
 
 #: Aliases accepted for ndsampler 0.8 / kwcoco spellings -> canonical key.
 ALIASES = {'image_id': 'gid', 'video_id': 'vidid', 'image_ids': 'gids', 'annot_id': 'aid'}
@@ -47,9 +47,13 @@ _NO_PAD = {2: ((0, 0),) * 2, 3: ((0, 0),) * 3}
 #: Keys that carry information (set by regions, grids or an earlier resolution) and are passed through.
 _INFO_KEYS = {'category_id', 'label', 'rel_cx', 'rel_cy', 'annot_idx', 'main_idx', 'aids', 'cids',
               'space_dims', 'data_dims', 'frame_gids', 'anchor', 'jitter'}
+#: ndsampler 0.8 options that have no effect here (``sample['tr']`` is always set, annotations always
+#: come in both forms, nothing is printed); accepted, also in strict mode.
+_NO_EFFECT_KEYS = {'legacy_target', 'legacy_annots', 'verbose_ndsample'}
 
-#: Every key a target may hold.
-TARGET_KEYS = frozenset(_WHERE_KEYS | set(_OPTION_DEFAULTS) | _INFO_KEYS | set(ALIASES))
+#: Every key the sampler knows. Other keys (a client's own bookkeeping) are kept in the resolved
+#: target and ignored, or rejected with ``strict=True``.
+TARGET_KEYS = frozenset(_WHERE_KEYS | set(_OPTION_DEFAULTS) | _INFO_KEYS | _NO_EFFECT_KEYS | set(ALIASES))
 
 #: Interpolation names accepted by ``interpolation``.
 INTERPOLATIONS = ('nearest', 'linear', 'cubic', 'area', 'lanczos')
@@ -58,13 +62,14 @@ _PAD_MODES = ('constant', 'edge', 'linear_ramp', 'maximum', 'mean', 'median', 'm
               'reflect', 'symmetric', 'wrap', 'empty')
 
 
-def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Copy the target with aliases renamed and unknown keys rejected."""
+def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None, strict: bool) -> dict[str, Any]:
+    """Copy the target with aliases renamed; unknown keys are kept, or rejected when ``strict``."""
     out: dict[str, Any] = {}
     for source in (target, overrides or {}):
         for key, value in source.items():
-            if key not in TARGET_KEYS:
-                raise TargetError(f'unknown target key {key!r}; allowed: {", ".join(sorted(TARGET_KEYS))}')
+            if strict and key not in TARGET_KEYS:
+                raise TargetError(f'unknown target key {key!r} (strict targets); allowed: '
+                                  f'{", ".join(sorted(TARGET_KEYS))}')
             canon = ALIASES.get(key, key)
             if canon != key and canon in source and source[canon] != value:
                 raise TargetError(f'target gives both {key}={value!r} and {canon}={source[canon]!r}')
@@ -151,6 +156,8 @@ def _check_options(tr: dict[str, Any], given: Mapping[str, Any], ndim: int) -> N
     """Normalize and validate the options the target gives (``given``) in ``tr``."""
     if 'pad' in given:
         tr['pad'] = _normalize_pad(given['pad'], ndim)
+    if 'channels' in given:
+        tr['channels'] = _channel_code(given['channels'])
     if 'padkw' in given:
         padkw = dict(given['padkw'])
         padkw.setdefault('mode', 'constant')
@@ -185,6 +192,21 @@ def _check_options(tr: dict[str, Any], given: Mapping[str, Any], ndim: int) -> N
         raise InvalidOptionError('realign_native', tr['realign_native'], [False, True, 'largest'])
 
 
+def _channel_code(channels: Any) -> Any:
+    """A channel spec object (ours, kwcoco's or delayed_image's) as its ``spec`` string; others as given."""
+    spec = getattr(channels, 'spec', None)
+    return spec if isinstance(spec, str) and not isinstance(channels, str) else channels
+
+
+def is_space_time(tr: Target) -> bool:
+    """True for a resolved space-time target (``gids``, ``time_slice``, ``(T, H, W, C)`` pixels).
+
+    A video target, or ``gids`` / ``image_ids`` naming one image that has no video
+    (``vidid`` None, the image's own space, as ndsampler 0.8 falls back to).
+    """
+    return tr.get('gids') is not None
+
+
 def _split_slices(tr: dict[str, Any], ndim: int) -> tuple[Any, Any]:
     """``(time_slice, space_slice)`` from ``slices`` / ``space_slice`` / ``time_slice``."""
     space_slice, time_slice = tr.get('space_slice'), tr.get('time_slice')
@@ -204,7 +226,7 @@ def _split_slices(tr: dict[str, Any], ndim: int) -> tuple[Any, Any]:
 
 
 def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
-                   overrides: Mapping[str, Any] | None = None) -> Target:
+                   overrides: Mapping[str, Any] | None = None, strict: bool = False) -> Target:
     """Resolve a target dict into a complete one (a new dict).
 
     Parameters
@@ -219,11 +241,15 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         Lookups into the dataset.
     overrides : dict, optional
         Keys that take precedence over ``target`` (legacy keyword arguments).
+    strict : bool
+        Reject keys outside :data:`TARGET_KEYS` (by default they are kept in the
+        resolved target and ignored, as ndsampler 0.8 does).
 
     Returns
     -------
     dict
-        ``gid`` (images) or ``vidid`` + ``gids`` + ``time_slice`` (videos: explicit
+        ``gid`` (images) or ``vidid`` + ``gids`` + ``time_slice`` (videos, and ``gids`` of
+        one image without a video, ``vidid`` None, in the image's space; explicit
         ``gids`` are kept and win over a ``time_slice`` that disagrees with them, which
         then records their span in the video; otherwise ``gids`` are the video frames
         inside ``time_slice``),
@@ -234,9 +260,9 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
     Raises
     ------
     TargetError
-        Unknown keys, no source id, conflicting keys, frames of several videos.
+        Unknown keys (``strict``), no source id, conflicting keys, frames of several videos.
     """
-    tr = _canonical(target, overrides)
+    tr = _canonical(target, overrides, strict)
     if tr.get('aid') is not None and tr['aid'] >= 0:  # negatives carry aid=-1
         _fill_from_annot(tr, index)
     gid, vidid, gids = tr.get('gid'), tr.get('vidid'), tr.get('gids')
@@ -248,9 +274,10 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
             vidids = {index.video_of(g) for g in gids}
             if vidid is None and len(vidids) == 1:
                 vidid = vidids.pop()
-            if vidid is None or vidids - {vidid}:
-                raise TargetError(f'gids={gids!r} must be frames of one video (their video ids: {sorted(map(str, vidids))})')
-        space_dims = index.video_dims(vidid)
+            if (vidid is None and len(gids) != 1) or vidids - {vidid}:
+                raise TargetError(f'gids={gids!r} must be frames of one video, or one image without a video '
+                                  f'(their video ids: {sorted(map(str, vidids))})')
+        space_dims = index.video_dims(vidid) if vidid is not None else index.image_dims(gids[0])
         tr['vidid'] = vidid
         tr.pop('gid', None)
     elif gid is not None:
@@ -278,14 +305,14 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         tr['data_dims'] = space_dims
         tr['frame_gids'] = [gid]
         return tr
-    video_gids = index.video_gids(vidid)
+    video_gids = index.video_gids(vidid) if vidid is not None else gids
     if explicit_gids and time_slice is not None:
         # a resolved target: keep its time window when it agrees with its gids
         (time_slice,) = normalize_slices((time_slice,), (len(video_gids),), wrap=False)
         inside = video_gids[max(time_slice.start, 0):max(min(time_slice.stop, len(video_gids)), 0)]
         explicit_gids = list(inside) != gids
     if explicit_gids:
-        positions = [index.frame_position(vidid, g) for g in gids]
+        positions = [index.frame_position(vidid, g) for g in gids] if vidid is not None else [0]
         time_slice = slice(positions[0], positions[-1] + 1) if positions else slice(0, 0)
         before = [video_gids[t] if t >= 0 else None for t in range(time_slice.start - tr['pad'][0][0], time_slice.start)]
         after = [video_gids[t] if t < len(video_gids) else None for t in range(time_slice.stop, time_slice.stop + tr['pad'][0][1])]

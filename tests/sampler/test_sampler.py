@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ndsampler.geometry import warp_box
-from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, TargetError, UnknownIdError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, UnknownIdError
 from ndsampler.sampler import CocoSampler
 
 
@@ -239,11 +239,6 @@ def test_coerce_and_demo(shapes8, tmp_path):
     assert demo.n_images == 8
     with pytest.raises(InvalidOptionError):
         CocoSampler.coerce(3.5)
-
-
-def test_bad_target_raises_target_error(raster_sampler):
-    with pytest.raises(TargetError, match='wrong_key'):
-        raster_sampler.load_sample({'gid': 1, 'wrong_key': 3})
 
 
 def test_target_dict_not_mutated(raster_sampler):

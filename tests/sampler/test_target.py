@@ -117,7 +117,6 @@ def test_pad_normalization(img_index, vid_index):
 
 
 @pytest.mark.parametrize('target, error, words', [
-    ({'gid': 1, 'bogus': 1}, TargetError, ['bogus', 'allowed', 'space_slice']),
     ({'cx': 1, 'cy': 1}, TargetError, ['no image or video']),
     ({'gid': 1, 'cx': 1, 'cy': 1}, TargetError, ['width']),
     ({'gid': 1, 'cx': 1}, TargetError, ['cy']),
