@@ -225,9 +225,10 @@ class DelayedImage(ABC):
         """Per band part, the pixels of this window at the part's own resolution (SPEC §4).
 
         The tree is optimized; each part of a channel concat (or the whole tree)
-        has its warp into this window split into the kept part (resampled) and
-        the removed part (undone). The part is snapped to whole native pixels
-        so that removing only scale never resamples.
+        is this window warped by the removed components of its window-to-source
+        warp (ndsampler 0.8's rule): anchored at the window's origin,
+        ``ceil(w * sx) x ceil(h * sy)`` pixels whatever the window's offset on the
+        source's grid (a window off that grid is resampled by the sub-pixel shift).
 
         Parameters
         ----------

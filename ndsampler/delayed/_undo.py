@@ -8,12 +8,10 @@ import kwimage
 
 from ndsampler.delayed._nodes import DelayedChannelConcat, DelayedCrop, DelayedImage, DelayedNans, DelayedWarp
 from ndsampler.errors import InvalidOptionError
-from ndsampler.geometry import warp_box
 
 __all__ = ['undo_warps']
 
 _PARAMS = ('offset', 'scale', 'shearx', 'theta')
-_IDENTITY = {'offset': (0.0, 0.0), 'scale': (1.0, 1.0), 'shearx': 0.0, 'theta': 0.0}
 
 
 def undo_warps(node: DelayedImage, remove: Sequence[str] | None = ('scale',), retain: Sequence[str] | None = None,
@@ -54,20 +52,18 @@ def undo_warps(node: DelayedImage, remove: Sequence[str] | None = ('scale',), re
             source, full, params = part, kwimage.Affine.eye(), {}
         if shift is not None:
             full = shift @ full
-        decomposed = full.decompose()
-        kept = {k: (_IDENTITY[k] if k in remove_set else decomposed[k]) for k in _PARAMS}
-        residual = kwimage.Affine.affine(**kept)
-        undone = full @ residual.inv()
-        box = warp_box([0, 0, w, h], undone.inv()).data[0]
-        x0 = math.floor(box[0] + 1e-6)
-        y0 = math.floor(box[1] + 1e-6)
-        x1 = max(math.ceil(box[2] - 1e-6), x0 + 1)
-        y1 = max(math.ceil(box[3] - 1e-6), y0 + 1)
-        to_part = kwimage.Affine.translate((-x0, -y0))
+        # ndsampler 0.8's rule: the part is the window warped by the removed components of the
+        # window-to-source warp, anchored at the window's origin, ceil(w * sx) x ceil(h * sy) pixels
+        # (so a part's size does not depend on where the window lies on the source's pixel grid;
+        # no tolerance in the ceil, as 0.8: a scale of 0.5000000000000001 gives 65 pixels for 128)
+        inverse = full.inv().decompose()
+        undo = kwimage.Affine.affine(**{k: inverse[k] for k in _PARAMS if k in remove_set})
+        far = undo.matrix[:2] @ [[0, w, 0, w], [0, 0, h, h], [1, 1, 1, 1]]
+        dsize = (max(math.ceil(far[0].max()), 1), max(math.ceil(far[1].max()), 1))
         # native pixels outside the source are padded by the warp (0, NaN for float) at the part's resolution
-        native = source.warp(to_part @ residual, dsize=(x1 - x0, y1 - y0), **params).optimize()
+        native = source.warp(undo @ full, dsize=dsize, **params).optimize()
         out_parts.append(native)
-        warps.append(undone @ to_part.inv())
+        warps.append(undo.inv())
     if return_warps:
         return out_parts, warps
     return out_parts

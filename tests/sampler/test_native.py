@@ -24,13 +24,18 @@ def _assert_warps_cover(parts, warps, window_hw):
 def test_native_parts_of_a_window_past_the_border(msi_sampler, msi_video):
     sample = msi_sampler.load_sample({'gid': 1, 'slices': PAST_BORDER, 'use_native_scale': True}, with_annots=False)
     parts, warps = sample['im'], sample['params']['native_warps']
-    assert [p.shape for p in parts] == [(30, 60, 3), (10, 20, 1), (16, 30, 1)]
+    # ceil(size * scale) pixels anchored at the window's origin (ndsampler 0.8's rule)
+    assert [p.shape for p in parts] == [(30, 60, 3), (10, 20, 1), (15, 30, 1)]
     _assert_warps_cover(parts, warps, (30, 60))
     rgb, b1, b2 = (_asset(msi_video, 1, k) for k in range(3))
-    # window rows 45..75, columns -12..48: B1 native rows 15..25, columns -4..16; B2 rows 22..38, columns -6..24
+    # window rows 45..75, columns -12..48: B1 native rows 15..25, columns -4..16
     np.testing.assert_array_equal(parts[0], np.pad(rgb[45:60, 0:48], [(0, 15), (12, 0), (0, 0)]))
     np.testing.assert_array_equal(parts[1], np.pad(b1[15:20, 0:16], [(0, 5), (4, 0), (0, 0)]))
-    np.testing.assert_array_equal(parts[2], np.pad(b2[22:30, 0:24], [(0, 8), (6, 0), (0, 0)]))
+    # B2: native rows 22.5..37.5 (each part row halfway between two B2 rows; row 7's centre is past the
+    # image), columns -6..24
+    half = (b2[22:29].astype(int) + b2[23:30]) / 2
+    assert np.abs(parts[2][:7, 6:].astype(int) - half[:, :24]).max() <= 1
+    assert (parts[2][7:] == 0).all() and (parts[2][:, :6] == 0).all()
     assert np.allclose(warps[1].matrix, [[3, 0, 0], [0, 3, 0], [0, 0, 1]])
     # full-resolution bands equal the aligned sample, padding included
     full = msi_sampler.load_sample({'gid': 1, 'slices': PAST_BORDER}, with_annots=False)['im']
@@ -56,7 +61,7 @@ def test_native_parts_past_the_border_on_multispectral_video(vid_sampler, vidsha
     img = vidshapes_msi.imgs[gid]
     assets = img['auxiliary']
     h, w = img['height'], img['width']
-    window = (slice(h - 20, h + 28), slice(w - 30, w + 30))
+    window = (slice(h - 18, h + 30), slice(w - 30, w + 30))  # on every band's pixel grid: parts are native pixels
     sample = vid_sampler.load_sample({'gid': gid, 'slices': window, 'use_native_scale': True}, with_annots=False)
     parts, warps = sample['im'], sample['params']['native_warps']
     assert len(parts) == len(assets) == len(warps)
@@ -65,7 +70,7 @@ def test_native_parts_past_the_border_on_multispectral_video(vid_sampler, vidsha
         (a, b, c), (d, e, f), _ = warp.matrix.tolist()
         assert b == d == 0 and a == e == asset.get('warp_aux_to_img', {}).get('scale', 1.0)
         # image coordinates of the part's pixel centres: those past the border are the constant padding
-        ys = (h - 20) + e * (np.arange(part.shape[0]) + 0.5) + f
+        ys = (h - 18) + e * (np.arange(part.shape[0]) + 0.5) + f
         xs = (w - 30) + a * (np.arange(part.shape[1]) + 0.5) + c
         inside_y, inside_x = ys < h, xs < w
         assert not inside_y.all() and not inside_x.all()
