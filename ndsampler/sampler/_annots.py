@@ -406,9 +406,16 @@ def render_class_mask(dets: kwimage.Detections, out_hw: tuple[int, int],
     boxes = dets.boxes.to_ltrb().data
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     ssegs = dets.data.get('segmentations')
+    h, w = mask.shape
+    # a box holds the pixels whose centre c has x0 <= c < x1 (and likewise in y): the rings' rule for a rectangle
+    centres_x, centres_y = np.arange(w) + 0.5, np.arange(h) + 0.5
     for row in np.argsort(-areas, kind='stable'):
         shape = ssegs[row] if ssegs is not None else None
         if shape is None:
-            shape = dets.boxes[int(row):int(row) + 1].to_polygons()[0]
-        _fill_rings(mask, _rings(shape), int(values[row]))
+            x0, y0, x1, y1 = boxes[row]
+            cols = np.searchsorted(centres_x, (min(x0, x1), max(x0, x1)))
+            rows = np.searchsorted(centres_y, (min(y0, y1), max(y0, y1)))
+            mask[rows[0]:rows[1], cols[0]:cols[1]] = values[row]
+        else:
+            _fill_rings(mask, _rings(shape), int(values[row]))
     return mask

@@ -93,3 +93,15 @@ def test_class_mask_pixel_centres_segmentations_and_values():
     assert (mask[20:30, 20:25] == 20).all() and mask[30, 25] == -1 and mask.dtype == np.int32
     with pytest.raises(InvalidOptionError, match='values'):
         _annots.render_class_mask(dets, (4, 4), values=[1])
+
+
+@settings(max_examples=100)
+@given(boxes=st.lists(st.tuples(*[st.floats(-8, 40, allow_nan=False).map(lambda v: round(v * 4) / 4)] * 4),
+                      min_size=1, max_size=6))
+def test_class_mask_box_equals_its_polygon(boxes):
+    """A box without a segmentation paints exactly what its rectangle as a segmentation paints."""
+    ltrb = np.array([[min(a, c), min(b, d), max(a, c), max(b, d)] for a, b, c, d in boxes])
+    cids = np.arange(1, len(ltrb) + 1)
+    polys = [kwimage.Boxes(ltrb[k:k + 1], 'ltrb').to_polygons()[0] for k in range(len(ltrb))]
+    np.testing.assert_array_equal(_annots.render_class_mask(_dets(ltrb, cids), (30, 33)),
+                                  _annots.render_class_mask(_dets(ltrb, cids, polys), (30, 33)))
