@@ -1,7 +1,8 @@
 """ndsampler 0.8 path ``ndsampler.utils.util_futures``: ubelt's executors (see :mod:`ndsampler._compat08`)."""
+import concurrent.futures
 from concurrent.futures import as_completed
 
-from ubelt import Executor
+from ubelt import Executor, JobPool
 from ubelt.util_futures import SerialExecutor
 
 __all__ = ['Executor', 'SerialExecutor', 'as_completed']
