@@ -16,6 +16,7 @@ from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
 from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
+from ndsampler.sampler._imgsize import fill_image_sizes
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._known_channels import ChannelCheck
 from ndsampler.sampler._params import sample_params
@@ -24,9 +25,6 @@ from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pi
 from ndsampler.sampler._target import is_space_time, resolve_target
 
 __all__ = ['CocoSampler']
-
-#: Short demo keys of ndsampler 0.8 and the kwcoco key they stand for.
-_DEMO_KEYS = {'shapes': 'shapes8', 'vidshapes': 'vidshapes8'}
 
 #: Target options of :meth:`CocoSampler.is_nodata`'s read (NaN for every kind of missing pixel).
 _NODATA_CHECK = {'nodata': 'float', 'finalize': True, 'use_native_scale': False, 'as_xarray': False}
@@ -82,7 +80,12 @@ class CocoSampler(ub.NiceRepr):
             self._init()
 
     def _init(self) -> None:
-        """Build the frame cache interface and the region index (touches no pixels)."""
+        """Build the frame cache interface and the region index (touches no pixels).
+
+        Images (and assets) without ``width`` / ``height`` get them from their file
+        headers first, as ndsampler 0.8 does (:func:`~ndsampler.sampler.fill_image_sizes`).
+        """
+        fill_image_sizes(self.dset)
         self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)
         self.regions = CocoRegions(self.dset, nodata_check=self.is_nodata)
         self._channel_check = ChannelCheck(self.frames)
@@ -94,12 +97,17 @@ class CocoSampler(ub.NiceRepr):
     @classmethod
     def demo(cls, key: str = 'shapes', workdir: PathLike | None = None, backend: BackendLike = None,
              **kw) -> 'CocoSampler':
-        """A sampler over a generated kwcoco demo dataset (``kw`` go to ``kwcoco.CocoDataset.demo``).
+        """A sampler over a kwcoco demo dataset (``kw`` go to ``kwcoco.CocoDataset.demo``).
 
-        ``'shapes'`` means ``'shapes8'`` as in ndsampler 0.8. The cache goes to ``workdir``
-        (default: the ndsampler app cache).
+        As in ndsampler 0.8: ``key`` is kwcoco's demo key as it is (``'shapes'``: kwcoco's
+        five-image shapes demo), and ``'photos'`` (kwcoco's default demo) loses its
+        annotations without a box and gains a ``background`` category with id 0. The cache
+        goes to ``workdir`` (default: the ndsampler app cache).
         """
-        dset = kwcoco.CocoDataset.demo(_DEMO_KEYS.get(key, key), **kw)
+        dset = kwcoco.CocoDataset.demo(key, **kw)
+        if key == 'photos':
+            dset.remove_annotations([ann for ann in dset.anns.values() if 'bbox' not in ann])
+            dset.add_category('background', id=0)
         if workdir is None:
             workdir = ub.Path.appdir('ndsampler').ensuredir()
         return cls(dset, workdir=workdir, backend=backend)
@@ -232,7 +240,7 @@ class CocoSampler(ub.NiceRepr):
 
     # ---- whole images --------------------------------------------------
     def load_image(self, image_id: int, cache: bool = True):
-        """The whole image (a delayed / indexable reference when ``cache``, else an array)."""
+        """The whole image: ``frames.load_image`` (the cache file unread when ``cache``, see there; else an array)."""
         return self.frames.load_image(image_id, cache=cache)
 
     def load_annotations(self, image_id: int) -> list[dict]:
