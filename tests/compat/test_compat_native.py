@@ -137,3 +137,17 @@ def test_image_targets_have_one_jagged_meta_record(ramp):
     meta = sample['params']['jagged_meta']
     assert isinstance(meta, dict) and [c.spec for c in meta['chans']] == ['R6', 'R1']
     assert [p.shape for p in sample['im']] == [(22, 22, 1), (128, 128, 1)]
+
+
+def test_native_rows_past_the_edge_replicate_it_or_are_padding(ramp):
+    # R3 rows of a window from video row -10: row 3's centre (video 0.5) is in the image, before the
+    # first R3 pixel centre (1.5): it holds the edge row (0.8.1 mixes the border in: NaN for this float
+    # band, a third of the way to 0 for integer bands); rows 0..2 have their centres above the image: padding
+    window = (slice(-10, 118), slice(30, 158))
+    sample = ramp.load_sample({'gids': [1], 'space_slice': window, 'channels': 'R3', 'use_native_scale': True},
+                              with_annots=False)
+    ((part,),) = sample['im']
+    ((warp,),) = sample['params']['native_warps']
+    x, _ = _centres(part.shape[:2], kwimage.Affine.translate((30, -10)) @ warp)
+    assert (part[:3] == 0).all()
+    np.testing.assert_allclose(part[3, :, 0], _plane(x[3], 1.5), atol=1e-2)

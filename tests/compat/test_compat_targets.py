@@ -127,3 +127,12 @@ def test_gids_of_an_image_without_a_video_sample_its_space(sampler):
     np.testing.assert_array_equal(again['im'], padded['im'])
     with pytest.raises(TargetError, match='one image without a video'):
         sampler.load_sample({'gids': [1, 2]})
+
+
+def test_every_keyword_argument_is_a_target_key(sampler):
+    # 0.8.1 reads only pad / padkw / dtype / nodata from the keywords and drops the rest
+    # (its toydata's load_positive(window_dims=...) has no effect); here every keyword is a target key
+    sample = sampler.load_sample({'gid': 1}, slices=WINDOW, channels='nir', with_annots=False)
+    assert sample['im'].shape == (10, 14, 1)
+    sampler.preselect(window_dims=(5, 5))
+    assert sampler.load_positive(0, window_dims=(3, 4), with_annots=False)['im'].shape == (3, 4, 3)
