@@ -312,3 +312,12 @@ def test_small_utils():
     with Executor(mode='serial', max_workers=0) as pool:
         assert pool.submit(sum, [1, 2]).result() == 3
     assert nestshape({'a': [np.zeros((2, 1))], 'b': 3}) == {'a': [(2, 1)], 'b': 3}
+
+
+def test_center_extent_to_slice():
+    from ndsampler.coco_sampler import _center_extent_to_slice
+    assert _center_extent_to_slice((2, 5), (6, 6)) == (slice(-1, 5), slice(2, 8))
+    assert _center_extent_to_slice((2, 5), (64, 64)) == (slice(-30, 34), slice(-27, 37))
+    assert _center_extent_to_slice((1.5, 2, 5), (3, 6, 6)) == (slice(0, 3), slice(-1, 5), slice(2, 8))
+    # a centre one float step below an integer is that integer (0.8.1 floored 924.99999... to 924)
+    assert _center_extent_to_slice((500.5, 974.9999999999999), (100, 100)) == (slice(450, 550), slice(925, 1025))
