@@ -6,6 +6,7 @@ Example
 """
 from ndsampler.frames._coco import CocoFrames
 from ndsampler.frames._frames import NODATA_OPTIONS, STATE_ORDER, Frames
+from ndsampler.frames._lazy import LazyRaster
 from ndsampler.frames._prepare import PrepareSummary, check_workers
 from ndsampler.frames._records import Asset, ImageRecord
 from ndsampler.frames._simple import SimpleFrames
@@ -13,4 +14,4 @@ from ndsampler.frames._validate import SourceMismatch, format_mismatches
 
 __all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER',
            'NODATA_OPTIONS', 'check_workers', 'SourceMismatch',
-           'format_mismatches']
+           'format_mismatches', 'LazyRaster']

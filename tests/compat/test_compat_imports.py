@@ -26,7 +26,8 @@ UPSTREAM_NAMES = {
     'ndsampler.isect_indexer': ['FrameIntersectionIndex'],
     'ndsampler.toydata': ['DynamicToySampler', 'CategoryPatterns', 'demodata_toy_dset', 'demodata_toy_img'],
     'ndsampler.utils': [],
-    'ndsampler.utils.util_gdal': ['have_gdal', 'batch_validate_cog'],
+    'ndsampler.utils.util_gdal': ['LazyGDalFrameFile', 'have_gdal', 'validate_nonzero_data', 'batch_convert_to_cog',
+                                  'batch_validate_cog'],
     'ndsampler.utils.util_lru': ['LRUDict'],
     'ndsampler.utils.util_misc': ['HashIdentifiable'],
     'ndsampler.utils.validate_cog': ['validate', 'main', 'Usage', 'ValidateCloudOptimizedGeoTIFFException'],
@@ -300,7 +301,9 @@ def test_validate_cog_and_gdal_helpers(tmp_path):
     assert util_gdal.have_gdal()
     assert validate(str(cog)) == ([], [], {})
     assert validate(str(plain))[1]
-    assert util_gdal.batch_validate_cog([cog, plain]) == [(plain, validate(str(plain))[1])]
+    infos = {info['fpath']: info for info in util_gdal.batch_validate_cog([cog, plain])}
+    assert infos[str(cog)]['status'] == 'pass' and infos[str(plain)]['status'] == 'fail'
+    assert infos[str(plain)]['errors'] == validate(str(plain))[1]
     assert main(['-q', str(cog)]) == 0 and main(['-q', str(plain)]) == 1
     with pytest.raises(ValidateCloudOptimizedGeoTIFFException):
         validate(str(tmp_path / 'missing.tif'))
@@ -321,3 +324,27 @@ def test_center_extent_to_slice():
     assert _center_extent_to_slice((1.5, 2, 5), (3, 6, 6)) == (slice(0, 3), slice(-1, 5), slice(2, 8))
     # a centre one float step below an integer is that integer (0.8.1 floored 924.99999... to 924)
     assert _center_extent_to_slice((500.5, 974.9999999999999), (100, 100)) == (slice(450, 550), slice(925, 1025))
+
+
+def test_lazy_gdal_frame_file(tmp_path):
+    from ndsampler.utils.util_gdal import LazyGDalFrameFile, batch_convert_to_cog, validate_nonzero_data
+    data = (np.arange(40 * 50 * 3) % 251).astype(np.uint8).reshape(40, 50, 3)
+    src = tmp_path / 'src.png'
+    kwimage.imwrite(src, data)
+    dst = tmp_path / 'dst.tif'
+    batch_convert_to_cog([src], [dst], mode='serial')
+    lazy = LazyGDalFrameFile(dst)
+    assert lazy.cog_fpath == str(dst) and lazy.shape == (40, 50, 3) and lazy.dtype == np.uint8
+    np.testing.assert_array_equal(lazy[5:9, 10:20], kwimage.imread(src)[5:9, 10:20])
+    assert lazy.validate(orig_fpath=src)['status'] == 'pass'
+    assert validate_nonzero_data(lazy) and not validate_nonzero_data(np.zeros((4, 4)))
+    zeros = LazyGDalFrameFile(_write_zeros(tmp_path / 'zeros.tif'))
+    assert zeros.validate()['warnings'] == ['image appears to be all black']
+    assert zeros.validate(orig_data=data)['status'] == 'fail'
+    demo = LazyGDalFrameFile.demo('checkerboard', dsize=(32, 32), dpath=tmp_path / 'demo')
+    assert demo.shape[:2] == (32, 32) and demo.validate()['status'] == 'pass'
+
+
+def _write_zeros(fpath):
+    from ndsampler.io import write_cog
+    return write_cog(fpath, np.zeros((16, 16), np.uint8))
