@@ -20,7 +20,8 @@ from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity, positive_scale_shift
 from ndsampler.sampler._index import DatasetIndex
 
-__all__ = ['request_channels', 'space_node', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels', 'has_valid_pixels']
+__all__ = ['request_channels', 'space_node', 'frame_tree', 'finalize_frames', 'lean_pixels', 'native_pixels',
+           'has_valid_pixels']
 
 
 def request_channels(frames, index: DatasetIndex, tr: Target) -> str | None:
@@ -260,13 +261,15 @@ def lean_pixels(frames, tr: Target, params: dict[str, Any], channels: str | None
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 
-def native_pixels(spaces: list, tr: Target, params: dict[str, Any]) -> tuple[Any, list[list[kwimage.Affine]], list[dict]]:
+def native_pixels(spaces: list, tr: Target,
+                  params: dict[str, Any]) -> tuple[Any, list[list[kwimage.Affine]], list[dict]]:
     """Per frame, the sample at the bands' own resolutions, the warps of its pixels into the window, and its metadata.
 
     Each frame (:func:`space_node`, None for a padded frame) is cropped to the padded
     window and split by ``undo_warps(remove=['scale'])`` into one part per band group,
     ``ceil(w * s) x ceil(h * s)`` pixels for a band at ``s`` times the window's resolution
-    (ndsampler 0.8's sizes); a part is padded at its own resolution where the window leaves
+    (ndsampler 0.8's sizes), then by the target's ``scale`` if any (as 0.8: ``ceil`` of the
+    scaled size); a part is padded at its own resolution where the window leaves
     the data (per ``padkw``, as the aligned sample is) and its warp maps it into the padded
     window. With ``realign_native`` every frame is instead resampled, in one warp from its
     bands, to the grid of the largest part of the sample: one ``(H, W, C)`` array per frame
@@ -284,13 +287,18 @@ def native_pixels(spaces: list, tr: Target, params: dict[str, Any]) -> tuple[Any
         (sample space, i.e. image or video pixels, to part pixels).
     """
     window = params['window']
+    to_window = kwimage.Affine.translate((-window[1].start, -window[0].start))
+    extra = tr['scale'] if tr['scale'] is not None else params['sample_scale']
     split = []
     for space in spaces:
         if space is None:
             split.append(([], []))
             continue
         parts, warps = space.crop(window, clip=False, wrap=False).undo_warps(remove=['scale'], return_warps=True)
-        split.append((parts, [kwimage.Affine.coerce(w) for w in warps]))
+        warps = [kwimage.Affine.coerce(w) for w in warps]
+        if extra != (1.0, 1.0):
+            parts, warps = _scaled_parts(space, parts, warps, extra, to_window, tr)
+        split.append((parts, warps))
     if tr['realign_native']:
         frames, warps, chans = _realign(spaces, split, tr, params)
     else:
@@ -301,11 +309,29 @@ def native_pixels(spaces: list, tr: Target, params: dict[str, Any]) -> tuple[Any
             frames = [parts for parts, _ in split]
         warps = [warps for _, warps in split]
         chans = [[part.channels for part in parts] for parts, _ in split]
-    to_window = kwimage.Affine.translate((-window[1].start, -window[0].start))
     meta = [{'chans': frame_chans, 'align': [warp.inv() for warp in frame_warps],
              'grid_to_part_warps': [warp.inv() @ to_window for warp in frame_warps]}
             for frame_chans, frame_warps in zip(chans, warps)]
     return frames, warps, meta
+
+
+def _scaled_parts(space, parts: list, warps: list[kwimage.Affine], extra: tuple[float, float],
+                  to_window: kwimage.Affine, tr: Target) -> tuple[list, list[kwimage.Affine]]:
+    """Native parts resampled by ``extra`` (``ceil(w * sx) x ceil(h * sy)`` pixels) and their warps into the window.
+
+    Each is one warp from its bands of the frame's uncropped ``space`` node, so that its
+    last pixels interpolate the data past the window (a warp of the part would stop at its edge).
+    """
+    scale = kwimage.Affine.scale(extra)
+    out_parts, out_warps, first = [], [], 0
+    for part, warp in zip(parts, warps):
+        bands = list(range(first, first + part.num_channels))
+        first += part.num_channels
+        dsize = (math.ceil(part.dsize[0] * extra[0]), math.ceil(part.dsize[1] * extra[1]))
+        to_part = scale @ warp.inv() @ to_window
+        out_parts.append(space.take_channels(bands).warp(to_part, dsize=dsize, **_warpkw(tr)))
+        out_warps.append(warp @ scale.inv())
+    return out_parts, out_warps
 
 
 def _part_pixels(part, warp: kwimage.Affine, tr: Target, params: dict[str, Any]) -> np.ndarray:

@@ -151,3 +151,22 @@ def test_native_rows_past_the_edge_replicate_it_or_are_padding(ramp):
     x, _ = _centres(part.shape[:2], kwimage.Affine.translate((30, -10)) @ warp)
     assert (part[:3] == 0).all()
     np.testing.assert_allclose(part[3, :, 0], _plane(x[3], 1.5), atol=1e-2)
+
+
+@pytest.mark.parametrize('scale, shapes', [
+    (2, [(22, 22, 1), (44, 44, 1), (128, 128, 1)]),
+    (0.5, [(6, 6, 1), (11, 11, 1), (32, 32, 1)]),
+    (1.3, [(15, 15, 1), (29, 29, 1), (84, 84, 1)]),
+])
+def test_native_parts_take_the_target_scale(ramp, scale, shapes):
+    # a 64-pixel window: each part ceil(64 / step) pixels, then the ceil of that times the scale (0.8.1's sizes)
+    window = (slice(40, 104), slice(31, 95))
+    target = {'gids': [1], 'space_slice': window, 'channels': 'R6|R3|R1', 'use_native_scale': True, 'scale': scale}
+    sample = ramp.load_sample(target, with_annots=False)
+    (parts,) = sample['im']
+    assert [p.shape for p in parts] == shapes
+    for part, warp in zip(parts, sample['params']['native_warps'][0]):
+        x, y = _centres(part.shape[:2], kwimage.Affine.translate((31, 40)) @ warp)
+        np.testing.assert_allclose(part[..., 0], _plane(x, y), atol=1e-2)
+    realigned = ramp.load_sample({**target, 'realign_native': 'largest'}, with_annots=False)['im']
+    assert realigned.shape == (1,) + shapes[-1][:2] + (3,)

@@ -1,4 +1,4 @@
-"""Targets as ndsampler 0.8.1's clients write them: their own keys, foreign channel specs, keyword options, gids of an image."""
+"""Targets as 0.8.1 clients write them: their own keys, foreign channel specs, keyword options, gids of an image."""
 import delayed_image
 import kwcoco
 import kwimage
