@@ -37,6 +37,7 @@ __all__ = [
     'IndexOutOfRangeError',
     'SourceNotFoundError',
     'ImageReadError',
+    'StaleFrameError',
     'SourceMismatchError',
     'CacheError',
     'ConversionError',
@@ -153,6 +154,14 @@ class SourceNotFoundError(NdsamplerError, FileNotFoundError):
 
 class ImageReadError(NdsamplerError, OSError):
     """A file exists but cannot be decoded (corrupt, truncated, wrong format)."""
+
+
+class StaleFrameError(ImageReadError):
+    """A cache file was read after its source changed (an in-place edit): its pixels are no longer the source's.
+
+    An :class:`ImageReadError`, so the read paths that repair damaged frames rebuild
+    this one from the current source and retry, as they do for damage.
+    """
 
 
 class SourceMismatchError(NdsamplerError, ValueError):

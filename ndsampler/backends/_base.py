@@ -18,6 +18,16 @@ and ``status``) and ``'deep'`` (every pixel decoded: after a read failed, or on
 request). A check passed is remembered per process and file version (size,
 mtime) except ``'deep'``, which always runs.
 
+Integrity: a converting backend writes, with each frame, a sidecar of CRC32s of
+its tiles (COG) or row blocks (npy) (:mod:`ndsampler.backends._checksums`,
+``<frame>.crc.json``, renamed into place before the frame). Every check also
+checks the sidecar: ``'quick'`` that it exists and records the frame's size (a
+frame without its checksums is not cached), ``'sample'`` a few blocks'
+CRCs, ``'deep'`` every block's. Readers of a frame verify each block the first
+time the process reads it (:meth:`Backend.verifier`), so damage that still
+decodes (a zeroed region of an npy, flipped bytes in a ZSTD tile) is found on
+first touch and the frame rebuilt like a truncated one.
+
 Layout: ``<root>/<backend>/<config-hash>/<xx>/<rest-of-hash>.<ext>`` where
 ``root`` is ``<workdir>/_cache/frames``. In ``PATH`` mode the hash is
 ``sha(path)[:16] + sha(size, mtime, inode)[:16]`` so versions of one source
@@ -40,17 +50,19 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 import numpy as np
 
 from ndsampler._typing import PathLike, Slices
+from ndsampler.backends._checksums import (BlockVerifier, Checksums, Level, check_checksums, remove_frame,
+                                           sidecar_fpath, verifier_for, write_checksums)
 from ndsampler.backends._reader import Header, read_header, read_source, read_window
 from ndsampler.backends._source import SourceIdentity, is_remote
 from ndsampler.errors import (CacheError, ConversionError, ImageReadError, InvalidOptionError,
                               SourceNotFoundError)
-from ndsampler.io import FileLock
+from ndsampler.io import FileLock, atomic_write
 
 __all__ = ['Backend', 'FRAME_STATES', 'CHECK_LEVELS']
 
 #: Bumped when the bytes a backend writes for the same config change
-#: (2: COG frames record their source's nodata value).
-FORMAT_VERSION = 2
+#: (2: COG frames record their source's nodata value; 3: every frame has a checksum sidecar).
+FORMAT_VERSION = 3
 
 #: What :meth:`Backend.state` reports for one frame, best first (frames ranks images by this order).
 FRAME_STATES = ('cached', 'missing', 'stale', 'corrupt', 'no_source')
@@ -119,7 +131,7 @@ class Backend(abc.ABC):
         self.config: Dict[str, Any] = self._validate({**self.defaults, **given})
         blob = json.dumps({'backend': self.name, 'format': FORMAT_VERSION, **self.config}, sort_keys=True)
         self.config_hash: str = _sha(blob)[:12]
-        self._valid: Dict[str, Tuple[Tuple[int, int], int]] = {}
+        self._valid: Dict[str, Tuple[Tuple[int, ...], int]] = {}
 
     def _validate(self, config: Dict[str, Any]) -> Dict[str, Any]:
         """Check and normalize config values (subclasses override)."""
@@ -164,8 +176,10 @@ class Backend(abc.ABC):
     def validate(self, fpath: PathLike, check: str = 'sample') -> bool:
         """True when the cache file exists and passes ``check`` (one of :data:`CHECK_LEVELS`).
 
-        Remembered per process and file version (size, mtime), except ``'deep'``,
-        which always runs.
+        Remembered per process and file version (size, mtime, and those of its
+        checksum sidecar), except ``'deep'``, which always runs. The frame's
+        checksums are checked too (local frames of converting backends; see the
+        module docstring): a frame without its sidecar is not valid.
 
         Example
         -------
@@ -174,32 +188,53 @@ class Backend(abc.ABC):
         False
         """
         fpath = os.fspath(fpath)
+        checksummed = self.content_addressed and not is_remote(fpath)
         if is_remote(fpath):
-            stamp = (0, 0)
+            stamp: Tuple[int, ...] = (0, 0)
         else:
             try:
                 stat = os.stat(fpath)
+                side = os.stat(sidecar_fpath(fpath)) if checksummed else None
             except FileNotFoundError:
                 return False
-            stamp = (stat.st_size, stat.st_mtime_ns)
+            stamp = (stat.st_size, stat.st_mtime_ns) + (() if side is None else (side.st_size, side.st_mtime_ns))
         rank = _rank(check)
         passed = self._valid.get(fpath)
         if check != 'deep' and passed is not None and passed[0] == stamp and passed[1] >= rank:
             return True
         try:
             self._check(fpath, check)
+            if checksummed:
+                check_checksums(fpath, check)
         except (ImageReadError, SourceNotFoundError, OSError, ValueError):
             return False
         self._valid[fpath] = (stamp, rank)
         return True
 
+    def verifier(self, fpath: str) -> Optional[BlockVerifier]:
+        """What a reader of the frame ``fpath`` calls before each read to verify the blocks it touches.
+
+        One per frame version per process (each block is verified once); None for
+        frames without checksums (remote caches, the None backend's sources).
+        """
+        if not self.content_addressed or is_remote(fpath):
+            return None
+        return verifier_for(fpath)
+
     # -- conversion ---------------------------------------------------------
-    #: Writes ``(H, W, C)`` pixels and the source's nodata value (or None) to a path
-    #: atomically (converting backends define it).
+    #: Writes ``(H, W, C)`` pixels and the source's nodata value (or None) to a path,
+    #: not atomically: :meth:`write` passes a temporary file (converting backends define it).
     _write: Callable[[np.ndarray, str, Optional[float]], None]
+    #: The checksummed byte ranges of a written frame, one :class:`Level` per pyramid
+    #: level (converting backends define it).
+    _levels: Callable[[str], List[Level]]
 
     def write(self, source: PathLike, dst: PathLike) -> int:
-        """Convert ``source`` into the cache file ``dst`` (atomically); returns bytes written.
+        """Convert ``source`` into the cache file ``dst`` and its checksums (atomically); returns the frame's bytes.
+
+        The frame is written to a temporary file, its checksum sidecar computed from
+        it and written, then the frame renamed into place: a frame at ``dst`` always
+        has its checksums beside it.
 
         Raises
         ------
@@ -211,7 +246,10 @@ class Backend(abc.ABC):
         dst = os.fspath(dst)
         try:
             nodata = read_header(source).nodata
-            self._write(read_source(source), dst, nodata)
+            data = read_source(source)
+            with atomic_write(dst) as tmp:
+                self._write(data, str(tmp), nodata)
+                write_checksums(dst, Checksums.compute(str(tmp), self._levels(str(tmp))))
         except SourceNotFoundError:
             raise
         except Exception as ex:
@@ -264,13 +302,11 @@ class Backend(abc.ABC):
                 nbytes = self.write(source.path, dst)  # an atomic replace: readers never see no file
             except Exception:
                 # What is at dst failed its check: never serve it again, even when the rebuild failed.
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(dst)
+                remove_frame(dst)
                 raise
             if source.mode == 'PATH':
                 for old in self._versions(dst):
-                    with contextlib.suppress(FileNotFoundError):
-                        old.unlink()
+                    remove_frame(str(old))
         return dst, nbytes
 
     def _versions(self, dst: str) -> List[Path]:

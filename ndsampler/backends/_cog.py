@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ndsampler.backends._base import Backend
+from ndsampler.backends._checksums import Level
 from ndsampler.errors import ImageReadError, InvalidOptionError
 from ndsampler.io import COG_COMPRESSIONS, COG_LEVEL_RANGES, gdal_env, is_remote, open_raster, write_cog
 
@@ -54,16 +55,19 @@ class CogBackend(Backend):
 
     Checks
     ------
-    ``'quick'`` (before a frame's first read in a process) opens the file,
-    requires the COG layout and compares the last tile's offset with the file
-    size: it finds truncation and header damage. ``'sample'`` (``prepare``,
-    ``status``) also decodes the last full-resolution tile (the end of the file)
-    and the smallest overview (the start of the image data): about 3 ms for a
-    4096² RGB frame. ``'deep'`` decodes every tile of every level; it runs when a
-    read fails, so damage to any other tile is rebuilt on its first failing
-    read. Only damage that breaks decoding is found: not with ``compress='NONE'``,
-    nor in a tile ZSTD stored raw because its content did not compress (noise);
-    there damaged bytes read back as wrong pixels.
+    Each frame has a CRC32 per tile of every pyramid level (offsets and byte
+    counts from its TIFF tags) in its checksum sidecar. ``'quick'`` (before a
+    frame's first read in a process) opens the file, requires the COG layout,
+    compares the last tile's offset with the file size and the sidecar's size
+    with the file's: it finds truncation, header damage and a missing sidecar.
+    ``'sample'`` (``prepare``, ``status``) also decodes the last full-resolution
+    tile (the end of the file) and the smallest overview (the start of the image
+    data) and verifies their CRCs and the first tile's: a few ms for a 4096² RGB
+    frame. ``'deep'`` (``status(deep=True)``, ``repair``) verifies every tile's
+    CRC and decodes every tile of every level. Reads verify each tile they touch
+    the first time a process reads it, so damage anywhere (also damage that still
+    decodes, as in ``compress='NONE'`` or in a ZSTD tile, and that would read back
+    as wrong pixels) is rebuilt on its first read.
 
     Example
     -------
@@ -98,7 +102,28 @@ class CogBackend(Backend):
 
     def _write(self, data: np.ndarray, dst: str, nodata: Optional[float]) -> None:
         write_cog(dst, data, blocksize=self.config['blocksize'], compress=self.config['compress'],
-                  overviews=self.config['overviews'], level=self.config['level'], nodata=nodata)
+                  overviews=self.config['overviews'], level=self.config['level'], nodata=nodata, atomic=False)
+
+    def _levels(self, fpath: str) -> List[Level]:
+        """The byte range of every tile, per pyramid level (full resolution first), from the TIFF tags."""
+        levels = []
+        with open_raster(fpath) as src:
+            planes = 1 if src.count == 1 or src.interleaving is None or src.interleaving.name == 'pixel' \
+                else src.count  # band-interleaved files keep one block per band and tile
+            num_overviews = len(src.overviews(1))
+        for level in range(num_overviews + 1):
+            with open_raster(fpath, **({} if level == 0 else {'overview_level': level - 1})) as src:
+                tile_h, tile_w = src.block_shapes[0]
+                rows, cols = -(-src.height // tile_h), -(-src.width // tile_w)
+                ranges = np.empty((rows * cols, planes, 2), dtype=np.int64)
+                for row in range(rows):
+                    for col in range(cols):
+                        for plane in range(planes):
+                            ranges[row * cols + col, plane] = [
+                                int(src.get_tag_item(f'BLOCK_{what}_{col}_{row}', 'TIFF', bidx=plane + 1) or 0)
+                                for what in ('OFFSET', 'SIZE')]
+            levels.append(Level(tile_h, tile_w, rows, cols, ranges))
+        return levels
 
     def _check(self, fpath: str, check: str) -> None:
         """Layout and size, then tiles decoded as ``check`` asks (see the class docstring)."""

@@ -1,12 +1,16 @@
-"""Source identity: what a cache key is made of, computed once per file per process.
+"""Source identity: what a cache key is made of, read from the file's current state on every call.
 
 A source is named by a local path or a remote URL (``http(s)://`` or a GDAL
 ``/vsi...`` path). Its identity is its resolved path plus ``size``,
 ``mtime_ns`` and ``inode`` (``PATH`` mode) or a hash of its bytes (``PIXELS``
-mode). Identities are cached per process by path, so the hot path never
-stats a file twice; :func:`forget_identities` drops the cache (after a source
-was edited in the same process). The remote-path helpers live in
-:mod:`ndsampler.io.remote` and are re-exported here.
+mode). A local source is stat-ed on every call (a few microseconds), so a
+frames object built after an in-place edit always gets the current version;
+``PIXELS`` hashes are remembered per process and file stamp (size, mtime_ns,
+inode), so an unchanged file is not hashed twice (:func:`forget_identities`
+drops them). Remote sources are not checked at all: their identity is the URL
+alone (no request is made, neither here nor per read), so a remote file
+replaced under the same URL keeps its cached frame until that frame is removed.
+The remote-path helpers live in :mod:`ndsampler.io.remote` and are re-exported here.
 """
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from ndsampler._typing import PathLike
+from ndsampler.delayed.readers._pool import file_stamp
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError
 from ndsampler.io.remote import GDAL_REMOTE_OPTIONS, gdal_env, gdal_path, is_remote
 
@@ -27,6 +32,9 @@ __all__ = [
 
 #: How a source is identified: by path + size + mtime, or by a hash of its bytes.
 HASHID_MODES = ('PATH', 'PIXELS')
+
+#: ``(size, mtime_ns, inode)`` of a local file.
+Stamp = Tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,20 @@ class SourceIdentity:
         or ``'sha256:<hex>'`` of the file's bytes (PIXELS mode).
     mode : str
         One of :data:`HASHID_MODES`.
+    stamp : tuple[int, int, int] | None
+        ``(size, mtime_ns, inode)`` of the local file when it was identified
+        (None for remote sources): readers of its frame compare the file's
+        current stamp with it (see ``ReaderPool.mark_immutable``).
     """
 
     path: str
     token: str
     mode: str
+    stamp: Optional[Stamp] = None
 
 
-_IDENTITIES: Dict[tuple, SourceIdentity] = {}
+#: PIXELS-mode content hashes by (resolved path, stamp).
+_HASHES: Dict[Tuple[str, Stamp], str] = {}
 
 
 def check_hashid_mode(mode: str) -> str:
@@ -69,16 +83,17 @@ def _content_hash(fpath: str) -> str:
 
 
 def source_identity(fpath: PathLike, mode: str = 'PATH', refresh: bool = False) -> SourceIdentity:
-    """The identity of a source file, computed once per process (cached by path).
+    """The current identity of a source file (a local one is stat-ed on every call).
 
     Parameters
     ----------
     fpath : PathLike
-        A local path (resolved) or a remote URL.
+        A local path (resolved) or a remote URL (taken as it is: nothing is checked).
     mode : str
         ``'PATH'`` (size + mtime + inode) or ``'PIXELS'`` (hash of the bytes).
     refresh : bool
-        Stat again even when the identity is cached.
+        ``PIXELS`` mode: hash the bytes again even when the file's stamp is the
+        one of a remembered hash (an edit that kept size, mtime and inode).
 
     Raises
     ------
@@ -87,40 +102,38 @@ def source_identity(fpath: PathLike, mode: str = 'PATH', refresh: bool = False) 
 
     Example
     -------
-    >>> import tempfile, pathlib
+    >>> import os, tempfile, pathlib
     >>> fpath = pathlib.Path(tempfile.mkdtemp()) / 'a.bin'
     >>> _ = fpath.write_bytes(b'abc')
     >>> ident = source_identity(fpath)
     >>> ident.token.startswith('3-')
     True
+    >>> _ = fpath.write_bytes(b'abcd')
+    >>> source_identity(fpath).token.startswith('4-')
+    True
     """
     mode = check_hashid_mode(mode)
     text = os.fspath(fpath)
-    cache_key = (text, mode)
-    if not refresh and cache_key in _IDENTITIES:
-        return _IDENTITIES[cache_key]
     if is_remote(text):
-        ident = SourceIdentity(text, '', mode)
-    else:
-        path = str(Path(text).resolve())
-        try:
-            stat = os.stat(path)
-        except FileNotFoundError:
-            raise SourceNotFoundError(f'source image not found: {text}') from None
-        if mode == 'PATH':
-            token = f'{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}'
-        else:
-            token = _content_hash(path)
-        ident = SourceIdentity(path, token, mode)
-    _IDENTITIES[cache_key] = ident
-    return ident
+        return SourceIdentity(text, '', mode)
+    path = str(Path(text).resolve())
+    try:
+        stamp = file_stamp(os.stat(path))
+    except FileNotFoundError:
+        raise SourceNotFoundError(f'source image not found: {text}') from None
+    if mode == 'PATH':
+        return SourceIdentity(path, '-'.join(map(str, stamp)), mode, stamp)
+    token = None if refresh else _HASHES.get((path, stamp))
+    if token is None:
+        token = _HASHES[(path, stamp)] = _content_hash(path)
+    return SourceIdentity(path, token, mode, stamp)
 
 
 def forget_identities(fpath: Optional[PathLike] = None) -> None:
-    """Drop cached identities (all, or those of one path) so the next use stats again."""
+    """Drop remembered ``PIXELS`` hashes (all, or those of one path) so the next identity hashes again."""
     if fpath is None:
-        _IDENTITIES.clear()
+        _HASHES.clear()
         return
-    text = os.fspath(fpath)
-    for key in [k for k in _IDENTITIES if k[0] == text]:
-        del _IDENTITIES[key]
+    path = str(Path(os.fspath(fpath)).resolve())
+    for key in [k for k in _HASHES if k[0] == path]:
+        del _HASHES[key]

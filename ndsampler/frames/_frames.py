@@ -5,17 +5,17 @@ import abc
 import os
 import time
 from concurrent.futures import Executor
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ndsampler._typing import BackendLike, ChannelsLike, DSize, PathLike, Slices
-from ndsampler.backends import (FRAME_STATES, Backend, NoneBackend, check_hashid_mode, coerce_backend,
-                                forget_identities, is_remote, source_identity)
+from ndsampler.backends import (FRAME_STATES, Backend, NoneBackend, SourceIdentity, check_hashid_mode,
+                                coerce_backend, forget_identities, is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
-from ndsampler.delayed.readers import reader_pool
+from ndsampler.delayed.readers import get_reader, reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
 from ndsampler.frames._lazy import LazyRaster
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
@@ -53,11 +53,16 @@ class Frames(abc.ABC):
     Everything cached on an instance (records, converted paths, delayed trees)
     is per process and dropped when pickled; file handles live in the delayed
     layer's reader pool, which reopens them lazily after fork or unpickling.
-    A source's identity is stat-ed once per process; call :meth:`invalidate`
-    after editing a source while a process keeps using it. Cache files are
-    content-addressed, so once validated they are marked immutable in the
-    reader pool and reads never stat them again (:meth:`prepare` re-syncs
-    the pool for frames it rebuilds).
+    No read is stale: a new frames object identifies each source as it is now,
+    and every read of a cache file stats its local source once (a few
+    microseconds) and, when the source was edited in place since the frame was
+    made, rebuilds the frame from the current source and reads that (as
+    :meth:`repair` does for damage). Remote sources are not checked: their URL
+    is their identity. Cache files are content-addressed, so once validated
+    they are marked immutable in the reader pool and reads never stat them
+    again; each block a read touches is verified against the frame's checksums
+    the first time this process reads it (:meth:`prepare` re-syncs the pool for
+    frames it rebuilds).
     """
 
     def __init__(self, workdir: Optional[PathLike] = None, backend: BackendLike = None,
@@ -85,13 +90,14 @@ class Frames(abc.ABC):
     def _reset(self) -> None:
         self._records: Dict[Any, ImageRecord] = {}
         self._cache_paths: Dict[str, str] = {}
+        self._idents: Dict[str, SourceIdentity] = {}  # what each cache path was made from
         self._delayed: Dict[Tuple[Any, Any, Optional[str]], Any] = {}
         self._id_set: Optional[set] = None
         self._may_have_nodata: Dict[Any, bool] = {}
 
     def __getstate__(self) -> Dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ('_records', '_cache_paths', '_delayed', '_id_set', '_may_have_nodata'):
+        for key in ('_records', '_cache_paths', '_idents', '_delayed', '_id_set', '_may_have_nodata'):
             state.pop(key)
         return state
 
@@ -100,12 +106,18 @@ class Frames(abc.ABC):
         self._reset()
 
     def invalidate(self, image_id: Any = None) -> None:
-        """Forget cached identities, paths and trees (of one image, or all) so sources are stat-ed again."""
+        """Forget cache paths, trees, header answers and ``PIXELS`` hashes (of one image, or all).
+
+        Reads notice edited sources by themselves; this drops what this object
+        remembers, e.g. after editing a source so that its content hash must be
+        computed again while its size, mtime and inode stayed the same.
+        """
         ids = self.image_ids if image_id is None else [image_id]
         for gid in ids:
             for asset in self._record(gid).assets:
                 forget_identities(asset.fpath)
                 self._cache_paths.pop(asset.fpath, None)
+                self._idents.pop(asset.fpath, None)
             for key in [k for k in self._delayed if k[0] == gid]:
                 del self._delayed[key]
             self._may_have_nodata.pop(gid, None)
@@ -145,10 +157,22 @@ class Frames(abc.ABC):
             ident = source_identity(asset.fpath, self.hashid_mode)
             fpath = backend.ensure(ident, self.cache_dpath)[0]
             if backend.content_addressed:
-                # Validated just now and never rewritten under this name: reads skip the stat.
-                reader_pool.mark_immutable(fpath)
+                self._mark(fpath, ident)
             self._cache_paths[asset.fpath] = fpath
+            self._idents[asset.fpath] = ident
         return fpath
+
+    def _mark(self, fpath: str, ident: SourceIdentity) -> None:
+        """Reads of the validated cache file ``fpath`` skip its stat (it is never rewritten under this
+        name), stat its local source instead (a StaleFrameError once the source is edited) and verify
+        the blocks they touch against the frame's checksums."""
+        reader_pool.mark_immutable(fpath, source=None if ident.stamp is None else ident.path,
+                                   source_stamp=ident.stamp, verify=self.backend.verifier(fpath))
+
+    def _reopen(self, fpath: str, ident: SourceIdentity) -> None:
+        """Make this process's next read of the (rebuilt) cache file ``fpath`` open the file anew."""
+        reader_pool.forget(fpath)  # closes the reader of the damaged bytes, even with the same size and mtime
+        self._mark(fpath, ident)  # the rebuild is content-addressed too
 
     def cache_fpaths(self, image_id: Any) -> List[str]:
         """The cache file of each asset of an image (sources themselves for the None backend)."""
@@ -311,40 +335,54 @@ class Frames(abc.ABC):
 
         The window is clipped to the image (as in ndsampler 0.8; the sampler pads).
         ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
-        A cache file that fails to decode is repaired (see :meth:`repair`) and the
-        read retried once; a second failure raises :class:`ImageReadError` naming
-        the image's sources and cache files.
+        A cache file that fails to decode or its checksums, or whose source was
+        edited since it was made, is repaired (see :meth:`repair`) and the read
+        retried once; a second failure raises :class:`ImageReadError` naming the
+        image's sources and cache files.
         """
-        tree = self.load_delayed(image_id, channels, nodata)
+        return self._with_repair(image_id, lambda: self._read_region(self.load_delayed(image_id, channels, nodata),
+                                                                     region))
+
+    def _with_repair(self, image_id: Any, read: Callable[[], Any]) -> Any:
+        """``read()``; when it raises :class:`ImageReadError`, :meth:`repair` the image and call it once more.
+
+        ``read`` takes its tree from :meth:`load_delayed` on each call (a repair of a
+        stale frame drops the image's trees).
+        """
         try:
-            return self._read_region(tree, region)
+            return read()
         except ImageReadError:
             if not self.backend.content_addressed:  # the None backend reads sources: nothing to rebuild
                 raise
         self.repair(image_id)
         try:
-            return self._read_region(tree, region)
+            return read()
         except ImageReadError as ex:
             pairs = ', '.join(f'{a.fpath} -> {self._cache_paths.get(a.fpath)}' for a in self._record(image_id).assets)
             raise ImageReadError(f'image {image_id!r} is unreadable even after rebuilding its damaged cache files '
                                  f'(source -> cache: {pairs}): {ex}') from ex
 
     def repair(self, image_id: Any) -> List[str]:
-        """Rebuild the damaged cache files of an image after a read of it raised :class:`ImageReadError`.
+        """Rebuild the damaged or stale cache files of an image after a read of it raised :class:`ImageReadError`.
 
         Every cache file this process reads for the image is checked thoroughly
-        under its frame lock and rebuilt when damaged (the damaged file is
-        removed first; another process that got there first leaves nothing to
-        do), and the pooled readers of those files are closed so the next read
-        opens the current file. Callers that finalize trees from
-        :meth:`load_delayed` themselves (the sampler) call this and retry once;
-        :meth:`load_region` and :meth:`load_image` (when it reads) do it already.
+        (``'deep'``: every block's checksum, every pixel decoded) under its
+        frame lock and rebuilt when damaged (the damaged file is removed first;
+        another process that got there first leaves nothing to do), and the
+        pooled readers of those files are closed so the next read opens the
+        current file. When a source changed since its frame was made
+        (:class:`~ndsampler.errors.StaleFrameError`), the image's paths and trees
+        are dropped and the frame of the source's current version is made: the
+        next :meth:`load_delayed` reads it. Callers that finalize trees from
+        :meth:`load_delayed` themselves (the sampler) call this and retry once
+        with a tree from :meth:`load_delayed`; :meth:`load_region` and
+        :meth:`load_image` (when it reads) do it already.
 
         Returns
         -------
         list of str
-            The cache files rewritten by this call (empty for the None backend:
-            sources are never rewritten).
+            The cache files rewritten or made by this call (empty for the None
+            backend: sources are never rewritten).
 
         Raises
         ------
@@ -354,20 +392,34 @@ class Frames(abc.ABC):
         """
         if not self.backend.content_addressed:
             return []
-        rebuilt = []
+        rebuilt, stale = [], []
         for asset in self._record(image_id).assets:
             fpath = self._cache_paths.get(asset.fpath)
             if fpath is None:  # not read by this process
                 continue
             try:
-                _, nbytes = self.backend.ensure(source_identity(asset.fpath, self.hashid_mode), self.cache_dpath,
-                                                check='deep')
+                try:
+                    ident = source_identity(asset.fpath, self.hashid_mode)
+                except SourceNotFoundError:  # gone: its frame keeps the last version (dropped if damaged)
+                    ident = self._idents[asset.fpath]
+                if self.backend.cache_fpath(self.cache_dpath, ident) != fpath:
+                    stale.append(asset)  # edited since: its current version has another frame
+                    continue
+                _, nbytes = self.backend.ensure(ident, self.cache_dpath, check='deep')
             except (CacheError, SourceNotFoundError) as ex:
                 raise ImageReadError(f'cache file {fpath} of source {asset.fpath} is damaged and cannot be '
                                      f'rebuilt: {ex}') from ex
-            _reopen(fpath)
+            self._reopen(fpath, ident)
             if nbytes:
                 rebuilt.append(fpath)
+        if stale:
+            self.invalidate(image_id)
+            for asset in stale:
+                try:
+                    rebuilt.append(self._ensure(asset, self.backend))
+                except (CacheError, SourceNotFoundError) as ex:
+                    raise ImageReadError(f'source {asset.fpath} changed and its new version cannot be cached: '
+                                         f'{ex}') from ex
         return rebuilt
 
     def _read_region(self, tree: Any, region: Optional[Slices]) -> np.ndarray:
@@ -393,12 +445,16 @@ class Frames(abc.ABC):
         ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
         """
         if cache:
-            tree = self.load_delayed(image_id, channels, nodata)
-            if type(tree) is DelayedLoad and tree.nodata_method is None and self.backend.name in _LAZY_OPENERS:
-                return _LAZY_OPENERS[self.backend.name](tree.fpath)
-            return self.load_region(image_id, None, channels, nodata)
+            return self._with_repair(image_id, lambda: self._whole_image(image_id, channels, nodata))
         want = None if channels is None else FusedChannelSpec.coerce(channels)
         return self._build_delayed(image_id, want, NoneBackend(), nodata).finalize()
+
+    def _whole_image(self, image_id: Any, channels: ChannelsLike, nodata: Optional[str]) -> Any:
+        tree = self.load_delayed(image_id, channels, nodata)
+        if type(tree) is DelayedLoad and tree.nodata_method is None and self.backend.name in _LAZY_OPENERS:
+            get_reader(tree.fpath)  # one stat of its source: StaleFrameError when that was edited since
+            return _LAZY_OPENERS[self.backend.name](tree.fpath)
+        return self._read_region(tree, None)
 
     # -- cache management -----------------------------------------------------
     def status(self, image_ids: Optional[Sequence[Any]] = None, deep: bool = False) -> Dict[Any, str]:
@@ -458,9 +514,12 @@ class Frames(abc.ABC):
                              tuple(expected[f])) for f in unique]
         results = {r.fpath: r for r in run_tasks(tasks, workers=workers, executor=executor, progress=progress)}
         for fpath, result in results.items():
-            if result.nbytes and fpath in self._cache_paths:
-                # Rebuilt (possibly by another process) while this one reads it: reopen it.
-                _reopen(self._cache_paths[fpath])
+            cached = self._cache_paths.get(fpath)
+            if result.nbytes and cached is not None:
+                ident = source_identity(fpath, self.hashid_mode)
+                if self.backend.cache_fpath(self.cache_dpath, ident) == cached:
+                    # Rebuilt (possibly by another process) while this one reads it: reopen it.
+                    self._reopen(cached, ident)
         return summarize(self.backend.name, image_sources, results, start)
 
 
@@ -471,12 +530,6 @@ def _open_memmap(fpath: str) -> np.ndarray:
 
 #: How :meth:`Frames.load_image` opens a cache file unread, by backend name.
 _LAZY_OPENERS = {'npy': _open_memmap, 'cog': LazyRaster}
-
-
-def _reopen(fpath: str) -> None:
-    """Make this process's next read of the (rebuilt) cache file ``fpath`` open the file anew."""
-    reader_pool.forget(fpath)  # closes the reader of the damaged bytes, even with the same size and mtime
-    reader_pool.mark_immutable(fpath)  # the rebuild is content-addressed too
 
 
 def _in_bounds(region: Any, h: int, w: int) -> Optional[Slices]:

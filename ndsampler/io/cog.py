@@ -1,6 +1,7 @@
 """Writing and recognising Cloud-Optimized GeoTIFFs through rasterio/GDAL."""
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def write_cog(
     nodata: float | None = None,
     tags: dict[str, Any] | None = None,
     level: int | None = None,
+    atomic: bool = True,
 ) -> Path:
     """Write an (H, W) or (H, W, C) array as a Cloud-Optimized GeoTIFF, atomically.
 
@@ -70,6 +72,10 @@ def write_cog(
         Compression effort for ZSTD (1-22), DEFLATE (1-12) or LZMA (0-9); ``None``
         keeps GDAL's default. Low levels write several times faster for a few
         percent more bytes.
+    atomic : bool
+        True (default): write a temporary file and rename it over ``fpath``.
+        False: write ``fpath`` itself, for a caller that already writes into its
+        own temporary file (e.g. inside :func:`~ndsampler.io.atomic_write`).
 
     Returns
     -------
@@ -133,7 +139,7 @@ def write_cog(
         profile['nodata'] = nodata
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', NotGeoreferencedWarning)
-        with atomic_write(fpath, suffix='.tif') as tmp:
+        with atomic_write(fpath, suffix='.tif') if atomic else contextlib.nullcontext(Path(fpath)) as tmp:
             if data.nbytes <= _IN_MEMORY_LIMIT:
                 with rasterio.open('', 'w', driver='MEM', **profile) as staging:
                     _fill(staging, data, tags, rows=h)

@@ -11,6 +11,8 @@ import pytest
 import rasterio
 
 from ndsampler.backends import CHECK_LEVELS, FRAME_STATES, coerce_backend, forget_identities, source_identity
+from ndsampler.backends._checksums import SIDECAR_SUFFIX
+from ndsampler.delayed.readers import ReaderPool
 from ndsampler.errors import ConversionError, ImageReadError, InvalidOptionError, SourceNotFoundError
 
 DTYPES = ['uint8', 'uint16', 'float32']
@@ -66,8 +68,6 @@ class BackendConformance:
     alt_configs: list = []
     #: Whether the backend writes cache files (False for None: sources are read in place).
     converts = True
-    #: Whether the deep check finds damaged pixel bytes (False for raw npy: no checksum).
-    pixel_damage_detected = True
     shape = (67, 83)
 
     @pytest.fixture
@@ -172,12 +172,15 @@ class BackendConformance:
         assert backend.state(new_ident, root) == 'cached'
         if self.converts:
             assert not Path(old_fpath).exists(), 'older versions of a source are removed'
+            assert not Path(old_fpath + SIDECAR_SUFFIX).exists(), 'with their checksums'
+            assert Path(fpath + SIDECAR_SUFFIX).exists()
 
-    @pytest.mark.parametrize('damage', ['truncate', 'garbage', 'empty', 'tile-bytes'])
+    @pytest.mark.parametrize('damage', ['truncate', 'garbage', 'empty', 'tile-bytes', 'noise-bytes'])
     def test_corrupt_cache_is_rebuilt(self, backend, root, tmp_path, damage):
         """Truncation and header damage fail the cheap check (``ensure`` rebuilds); zeroed
-        bytes inside the (compressed) data may pass it but fail the deep one
-        (``ensure(check='deep')`` rebuilds), except in a raw npy, where every byte is a valid pixel."""
+        bytes inside the data pass it but fail the deep one (``ensure(check='deep')``
+        rebuilds), also where they still decode (noise that a COG stores raw, any npy):
+        the checksums find them."""
         if not self.converts:
             pytest.skip('the None backend has no cache files to damage')
         src, data = self._source(tmp_path, 'uint8', 3, smooth=damage == 'tile-bytes')
@@ -189,17 +192,15 @@ class BackendConformance:
                 file.truncate(size - 100)
             elif damage == 'garbage':
                 file.write(os.urandom(64))
-            elif damage == 'tile-bytes':
+            elif damage in ('tile-bytes', 'noise-bytes'):
                 file.seek(size // 2)
                 file.write(bytes(min(1000, size // 4)))
             else:
                 file.truncate(0)
-        if damage == 'tile-bytes':
+        if damage in ('tile-bytes', 'noise-bytes'):
             assert os.path.getsize(fpath) == size
-            if not self.pixel_damage_detected:
-                assert backend.validate(fpath, 'deep'), 'documented: undetectable without a checksum'
-                return
             assert not backend.validate(fpath, 'deep')
+            assert backend.state(ident, root, 'deep') == 'corrupt'
             again, nbytes = backend.ensure(ident, root, check='deep')
         else:
             assert not any(backend.validate(fpath, check) for check in CHECK_LEVELS)
@@ -293,3 +294,44 @@ class BackendConformance:
         ident = source_identity(src)
         assert backend.state(ident, root) in FRAME_STATES
         assert backend.state(ident, root) == ('missing' if self.converts else 'cached')
+
+    def test_frame_without_its_checksums_is_not_cached(self, backend, root, tmp_path):
+        """The sidecar is part of the frame: without it (or with one of another frame) the frame is rebuilt."""
+        if not self.converts:
+            pytest.skip('the None backend writes nothing')
+        src, data = self._source(tmp_path, 'uint8', 3)
+        ident = source_identity(src)
+        fpath, _ = backend.ensure(ident, root)
+        sidecar = Path(fpath + SIDECAR_SUFFIX)
+        assert backend.verifier(fpath) is not None
+        for damage in ('missing', 'other size'):
+            if damage == 'missing':
+                sidecar.unlink()
+            else:
+                sidecar.write_text(sidecar.read_text().replace(f'"size":{os.path.getsize(fpath)}', '"size":1'))
+            assert not any(backend.validate(fpath, check) for check in CHECK_LEVELS), damage
+            assert backend.state(ident, root) == 'corrupt'
+            again, nbytes = backend.ensure(ident, root)
+            assert again == fpath and nbytes > 0 and sidecar.exists()
+            assert backend.state(ident, root, 'deep') == 'cached'
+        np.testing.assert_array_equal(np.asarray(backend.read(fpath)), data)
+
+    def test_damage_is_caught_on_the_first_read(self, backend, root, tmp_path):
+        """A reader given the frame's verifier checks the blocks it reads: damaged bytes that
+        decode (noise) raise ImageReadError instead of coming back as pixels."""
+        if not self.converts:
+            assert backend.verifier(str(self._source(tmp_path)[0])) is None, 'sources have no checksums'
+            return
+        src, data = self._source(tmp_path, 'uint8', 3)
+        fpath, _ = backend.ensure(source_identity(src), root)
+        size = os.path.getsize(fpath)
+        with open(fpath, 'r+b') as file:
+            file.seek(size // 2)
+            file.write(bytes(16))
+        assert backend.validate(fpath, 'quick'), 'same size: only checksums tell'
+        unchecked = ReaderPool()
+        assert not np.array_equal(unchecked.get(fpath).read(), data), 'the damage decodes to wrong pixels'
+        pool = ReaderPool()
+        pool.mark_immutable(fpath, verify=backend.verifier(fpath))
+        with pytest.raises(ImageReadError, match='fails its checksum'):
+            pool.get(fpath).read()

@@ -6,7 +6,6 @@ from ndsampler.backends import NpyBackend, source_identity
 
 class TestNpyBackend(BackendConformance):
     spec = 'npy'
-    pixel_damage_detected = False
 
 
 def test_npy_is_memory_mapped(tmp_path):

@@ -5,14 +5,15 @@ import os
 import resource
 import threading
 from collections import OrderedDict
+from typing import Callable
 
 from ndsampler._typing import PathLike
 from ndsampler.delayed.readers._base import Reader
 from ndsampler.delayed.readers._formats import reader_class_for
-from ndsampler.errors import InvalidOptionError, SourceNotFoundError
+from ndsampler.errors import InvalidOptionError, SourceNotFoundError, StaleFrameError
 from ndsampler.io.remote import is_remote
 
-__all__ = ['ReaderPool', 'get_reader', 'reader_pool']
+__all__ = ['ReaderPool', 'get_reader', 'reader_pool', 'file_stamp']
 
 #: Default byte budget of the pool (decoded images and open handles).
 DEFAULT_BUDGET = 1 << 30
@@ -26,16 +27,84 @@ def _default_max_handles() -> int:
     return max(1, soft // 2)
 
 
+def file_stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    """``(size, mtime_ns, inode)`` of a stat result: what changes when a file is edited in place or replaced."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+#: ``verify(overview, sl_y, sl_x)``: raises when bytes a read of that window would decode are damaged.
+Verify = Callable[[int, slice, slice], None]
+
+
 class _Entry:
     """A pooled reader, the stamp of the file it opened, and the bytes and handles the pool charged for it."""
 
-    __slots__ = ('stamp', 'reader', 'nbytes', 'handles')
+    __slots__ = ('stamp', 'reader', 'nbytes', 'handles', 'verify')
 
-    def __init__(self, stamp: tuple[int, int] | None, reader: Reader):
+    def __init__(self, stamp: tuple[int, int] | None, reader: Reader, verify: Verify | None = None):
         self.stamp = stamp
         self.reader = reader
         self.nbytes = reader.nbytes
         self.handles = reader.num_handles
+        self.verify = verify
+
+
+class _Mark:
+    """What :meth:`ReaderPool.mark_immutable` declared about a file: the source it derives from, and its verifier."""
+
+    __slots__ = ('source', 'source_stamp', 'verify')
+
+    def __init__(self, source: str | None, source_stamp: tuple | None, verify: Verify | None):
+        self.source = source
+        self.source_stamp = source_stamp
+        self.verify = verify
+
+    def check_source(self, fpath: str) -> None:
+        """One ``stat`` of the source; StaleFrameError when it is no longer the version ``fpath`` was made from.
+
+        A removed source is not an error: the frame keeps its last version.
+        """
+        try:
+            stamp = file_stamp(os.stat(self.source))
+        except FileNotFoundError:
+            return  # removed: the frame holds its last version, and there is no other to read
+        if stamp != self.source_stamp:
+            raise StaleFrameError(f'source {self.source} changed after {fpath} was made from it (its '
+                                  f'(size, mtime_ns, inode) was {self.source_stamp}, is {stamp}); allowed: '
+                                  'a read through frames, which rebuilds the frame from the current source')
+
+
+class _Verified(Reader):
+    """A reader whose every read first has ``verify`` check the window (the pool's wrapper for marked files)."""
+
+    __slots__ = ('_inner', '_verify')
+
+    def __init__(self, inner_class: type[Reader], fpath: str, verify: Verify,
+                 on_resize: Callable[[Reader], None] | None = None):
+        super().__init__(fpath, on_resize)
+        self._inner = inner_class(fpath, self._inner_resized)
+        self._verify = verify
+
+    def _inner_resized(self, inner: Reader) -> None:
+        self._resized()
+
+    @property
+    def nbytes(self) -> int:
+        return self._inner.nbytes
+
+    @property
+    def num_handles(self) -> int:
+        return self._inner.num_handles
+
+    def _read_header(self):
+        return self._inner.header()
+
+    def _read(self, sl_y, sl_x, overview, bands):
+        self._verify(overview, sl_y, sl_x)
+        return self._inner._read(sl_y, sl_x, overview, bands)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class ReaderPool:
@@ -50,8 +119,10 @@ class ReaderPool:
 
     Local files are stat-ed on every :meth:`get` unless marked with
     :meth:`mark_immutable` (content-addressed cache files, whose bytes never
-    change under one name): those are stat-ed once, when marked or opened.
-    Remote paths (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are
+    change under one name): those are stat-ed once, when marked or opened, and
+    instead the source they were made from (if the mark names one) is stat-ed on
+    every :meth:`get`, so an in-place edit of a source is noticed on its next
+    read; a mark's verifier checks the bytes each read decodes. Remote paths (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are
     opened by GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
 
     Parameters
@@ -70,7 +141,7 @@ class ReaderPool:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._nbytes = 0
         self._handles = 0
-        self._immutable: set[str] = set()
+        self._immutable: dict[str, _Mark] = {}
         self._lock = threading.Lock()
 
     @property
@@ -112,8 +183,12 @@ class ReaderPool:
         if self._pid != os.getpid():
             self._forget()
         entry = self._entries.get(key)
+        mark = self._immutable.get(key)
         stamp = None
-        if entry is not None and entry.stamp is not None and key not in self._immutable:
+        if mark is not None:
+            if mark.source is not None:
+                mark.check_source(key)
+        elif entry is not None and entry.stamp is not None:
             stamp = self._stamp(key)
             if entry.stamp != stamp:
                 entry = None  # replaced in place: a new reader
@@ -125,8 +200,12 @@ class ReaderPool:
             return entry.reader
         if stamp is None:
             stamp = self._stamp(key)
-        reader = reader_class_for(key)(key, self._recharge)
-        entry = _Entry(stamp, reader)
+        verify = None if mark is None else mark.verify
+        if verify is None:
+            reader = reader_class_for(key)(key, self._recharge)
+        else:
+            reader = _Verified(reader_class_for(key), key, verify, self._recharge)
+        entry = _Entry(stamp, reader, verify)
         with self._lock:
             self._drop(key)
             self._entries[key] = entry
@@ -158,12 +237,30 @@ class ReaderPool:
             entry.nbytes, entry.handles = nbytes, handles
         self.enforce_budget()
 
-    def mark_immutable(self, fpath: PathLike) -> None:
+    def mark_immutable(self, fpath: PathLike, source: str | None = None,
+                       source_stamp: tuple[int, int, int] | None = None, verify: Verify | None = None) -> None:
         """Declare that the bytes at ``fpath`` never change from now on: :meth:`get` stops stat-ing it.
 
         For content-addressed cache files (a new version gets a new name). The
         file is stat-ed now, and a pooled reader of an earlier version of it
-        (replaced by an atomic rebuild) is dropped; mark again after a rebuild.
+        (replaced by an atomic rebuild) or without this ``verify`` is dropped;
+        mark again after a rebuild (a new mark replaces the old one).
+
+        Parameters
+        ----------
+        fpath : PathLike
+        source : str | None
+            The local file ``fpath`` was made from: every :meth:`get` stats it (one
+            ``stat``, instead of the one of ``fpath`` an unmarked file costs) and raises
+            :class:`~ndsampler.errors.StaleFrameError` once its ``(size, mtime_ns, inode)``
+            is no longer ``source_stamp`` (edited or replaced; a removed source leaves
+            ``fpath`` readable: it holds the last version there was). None (a remote
+            source, or none): nothing is checked per read.
+        source_stamp : tuple[int, int, int] | None
+            ``(size, mtime_ns, inode)`` of ``source`` when ``fpath`` was made from it.
+        verify : callable | None
+            Called as ``verify(overview, sl_y, sl_x)`` before every read of ``fpath``
+            (raising :class:`~ndsampler.errors.ImageReadError` for damaged bytes).
 
         Raises
         ------
@@ -174,9 +271,9 @@ class ReaderPool:
         stamp = self._stamp(key)
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry.stamp != stamp:
+            if entry is not None and (entry.stamp != stamp or entry.verify is not verify):
                 self._drop(key)
-            self._immutable.add(key)
+            self._immutable[key] = _Mark(source, source_stamp, verify)
 
     def forget(self, fpath: PathLike) -> None:
         """Close and drop the pooled reader of ``fpath`` (if any) and its :meth:`mark_immutable` mark.
@@ -190,7 +287,7 @@ class ReaderPool:
             self._forget()
         with self._lock:
             entry = self._drop(key)
-            self._immutable.discard(key)
+            self._immutable.pop(key, None)
         if entry is not None:
             entry.reader.close()
 
