@@ -366,6 +366,8 @@ class CocoSampler(ub.NiceRepr):
             frames, warps, meta = native_pixels(spaces, tr, params)
             params['native_warps'] = warps if is_video else warps[0]
             params['jagged_meta'] = meta if is_video else meta[0]
+            if tr['as_xarray'] and tr['finalize']:
+                frames = _native_as_xarray(frames, meta, tr)
             return frames if is_video else frames[0]
         trees = [None if gid is None else frame_tree(self.frames, self._index, gid, tr, params, channels)
                  for gid in tr['frame_gids']]
@@ -424,6 +426,15 @@ def _concat_lists(frame_dets: list[kwimage.Detections], key: str) -> Any:
     if len(frame_dets) == 1:
         return type(first)(first.data.copy())
     return type(first)([item for dets in frame_dets for item in dets.data[key].data])
+
+
+def _native_as_xarray(frames, meta: list[dict], tr: Target):
+    """Native pixels as xarray: each part ``(y, x, c)``; a realigned ``(t, y, x, c)`` array (as one video)."""
+    if tr['realign_native']:
+        names = next((chans[0].as_list() for chans in (m['chans'] for m in meta) if chans), [])
+        return _as_xarray(frames, names, tr['frame_gids'])
+    return [[_as_xarray(part, chans.as_list(), None) for part, chans in zip(parts, m['chans'])]
+            for parts, m in zip(frames, meta)]
 
 
 def _as_xarray(im: np.ndarray, channel_names: list[str], frame_gids: list | None):

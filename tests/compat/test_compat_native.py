@@ -170,3 +170,15 @@ def test_native_parts_take_the_target_scale(ramp, scale, shapes):
         np.testing.assert_allclose(part[..., 0], _plane(x, y), atol=1e-2)
     realigned = ramp.load_sample({**target, 'realign_native': 'largest'}, with_annots=False)['im']
     assert realigned.shape == (1,) + shapes[-1][:2] + (3,)
+
+
+def test_native_parts_as_xarray(ramp):
+    window = (slice(7, 135), slice(50, 178))
+    target = {'gids': [1], 'space_slice': window, 'channels': 'R6|R3', 'use_native_scale': True, 'as_xarray': True}
+    (parts,) = ramp.load_sample(target, with_annots=False)['im']
+    assert [p.coords['c'].values.tolist() for p in parts] == [['R6'], ['R3']]
+    assert [p.dims for p in parts] == [('y', 'x', 'c')] * 2 and parts[1].shape == (43, 43, 1)
+    realigned = ramp.load_sample({**target, 'realign_native': 'largest'}, with_annots=False)['im']
+    assert realigned.dims == ('t', 'y', 'x', 'c') and realigned.coords['c'].values.tolist() == ['R6', 'R3']
+    image = ramp.load_sample({**target, 'gid': 1, 'gids': None}, with_annots=False)['im']
+    assert [p.coords['c'].values.tolist() for p in image] == [['R6'], ['R3']]
