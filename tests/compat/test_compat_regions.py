@@ -1,4 +1,4 @@
-"""Regions as ndsampler 0.8.1's clients read them: the grid's 'positives' / 'negatives' lists, the target table, demo()."""
+"""Regions as ndsampler 0.8.1 clients read them: the grid's positives / negatives lists, the targets table, demo()."""
 import kwarray
 import kwcoco
 import numpy as np
@@ -58,7 +58,7 @@ def test_grid_indexes_are_zero_based_into_targets(dset):
 
 
 def test_grid_last_window_is_padded_not_shifted_back(dset):
-    """0.8.1's last window along an axis ends at the border (it overlaps the one before it); ours starts one stride on."""
+    """0.8.1's last window on an axis ends at the border (overlapping the one before); ours starts one stride on."""
     grid = CocoRegions(dset).new_sample_grid('image_detection', (32, 32))
     xs = sorted({t['slices'][1].start for t in grid['targets'] if t['gid'] == 1})
     ys = sorted({t['slices'][0].start for t in grid['targets'] if t['gid'] == 1})
