@@ -11,12 +11,13 @@ import numpy as np
 
 from ndsampler._typing import AffineLike, ChannelsLike, DSize, PathLike
 from ndsampler.delayed import _channels as chans
-from ndsampler.delayed._kernels import check_interpolation, dequantize_array, fill_value, pad_array, warp_array
+from ndsampler.delayed._kernels import (check_interpolation, dequantize_array, fill_value, pad_array, pad_constant,
+                                        warp_array)
 from ndsampler.delayed._quantization import coerce_quantization
 from ndsampler.delayed.readers import get_reader
 from ndsampler.delayed.readers._base import overview_dsize
 from ndsampler.errors import InvalidOptionError, TransformError, WindowError
-from ndsampler.geometry import affine_of, clip_slices, normalize_slices, pad_slices, warp_box
+from ndsampler.geometry import affine_of, clip_slices, is_integer_translation, normalize_slices, pad_slices, warp_box
 
 __all__ = ['DelayedImage', 'DelayedLoad', 'DelayedIdentity', 'DelayedNans', 'DelayedCrop', 'DelayedWarp',
            'DelayedDequantize', 'DelayedOverview', 'DelayedChannelConcat']
@@ -540,8 +541,33 @@ class DelayedWarp(_Unary):
     def _finalize(self) -> np.ndarray:
         arr = self.child._finalize()
         border = fill_value(arr.dtype) if self.border_value == 'auto' else self.border_value
-        return warp_array(arr, np.asarray(self.transform.matrix, dtype=float), self._dsize, self.interpolation,
-                          self.antialias, border, self.valid_box)
+        matrix = np.asarray(self.transform.matrix, dtype=float)
+        if is_integer_translation(matrix):
+            return _shift_array(arr, matrix, self._dsize, border, self.valid_box)
+        return warp_array(arr, matrix, self._dsize, self.interpolation, self.antialias, border, self.valid_box)
+
+
+def _shift_array(arr: np.ndarray, matrix: np.ndarray, dsize: DSize, border: float,
+                 valid_box: Sequence[float] | None) -> np.ndarray:
+    """A whole-pixel translation: the pixels copied, the rest ``border`` (as :func:`warp_array` decides it).
+
+    Every interpolation gives exactly this at integer offsets; copying also
+    keeps a NaN from reaching its neighbours through a kernel's zero weights.
+    """
+    tx, ty = int(round(matrix[0, 2])), int(round(matrix[1, 2]))
+    w, h = dsize
+    sh, sw = arr.shape[:2]
+    x0, y0, x1, y1 = 0, 0, sw, sh
+    if valid_box is not None:
+        # source rows / columns whose centre lies inside valid_box (warp_array's rule)
+        edges = [math.ceil(v - 0.5 - 1e-9) for v in valid_box]
+        x0, y0 = min(max(edges[0], 0), sw), min(max(edges[1], 0), sh)
+        x1, y1 = max(min(edges[2], sw), x0), max(min(edges[3], sh), y0)
+    inner = arr[y0:y1, x0:x1]
+    clipped, pad = clip_slices((slice(-ty - y0, h - ty - y0), slice(-tx - x0, w - tx - x0)), inner.shape[:2])
+    if border != border and arr.dtype.kind != 'f':
+        border = 0
+    return pad_constant(inner[clipped], pad + [(0, 0)], border)
 
 
 class DelayedDequantize(_Unary):

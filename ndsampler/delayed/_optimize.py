@@ -1,14 +1,21 @@
 """The optimizer: rewrites a tree into an equivalent, cheaper one (SPEC §4).
 
 Every maximal chain of crops and warps is folded into one affine from its
-base node's pixels to the output pixels. Then:
+base node's pixels to the output pixels. The unoptimized tree defines the
+pixels: each step's extent is a hard boundary (what lies outside a crop does
+not exist for the steps above it) and a pad is data (the fill value) that a
+later warp interpolates. Then:
 
-* a chain of crops (and integer-translation warps with the default border)
-  becomes one crop, pushed through dequantize / concat into the load as a
-  windowed read (padding the part outside the image);
-* otherwise the output window is mapped back into the base, grown by the
-  interpolation kernel's support (plus the antialiasing blur), clipped to the
-  base and to every intermediate crop, and read as a window; one warp does the rest;
+* a chain of crops, pads and integer-translation warps with the default border
+  becomes one windowed read of the base's pixels inside every step's extent
+  (pushed through dequantize / concat into the load), padded to the window;
+* otherwise the whole-pixel steps below the first resampling warp give the
+  warp's input window (padded where it leaves the base), those above the last
+  one give the part of the output it fills (the rest is padding), and the
+  output is mapped back into the base, grown by the interpolation kernel's
+  support (plus the antialiasing blur), clipped to the input window and to the
+  extents between the resampling warps, and read as a window; one warp does the
+  rest (exact for one resampling warp; several fold into one, approximately);
 * a downscale over a load with overviews reads the coarsest level that keeps
   the resolution of the chain's narrowest point and warps the rest (not for
   'nearest', which must pick original pixels, never averaged ones);
@@ -18,6 +25,7 @@ base node's pixels to the output pixels. Then:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import kwimage
 import numpy as np
@@ -26,7 +34,7 @@ from ndsampler.delayed._channels import band_runs
 from ndsampler.delayed._kernels import axis_scales, kernel_support
 from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedImage, DelayedLoad,
                                       DelayedNans, DelayedOverview, DelayedWarp)
-from ndsampler.geometry import box_to_slices, clip_slices, is_identity, is_integer_translation, slices_shape, warp_box
+from ndsampler.geometry import box_to_slices, is_identity, is_integer_translation, warp_box
 
 __all__ = ['optimize']
 
@@ -77,8 +85,21 @@ def _compose_bands(outer, inner):
     return [outer[i] for i in inner]
 
 
+class _Step(NamedTuple):
+    """One crop or warp of a chain."""
+
+    matrix: np.ndarray    #: affine from the step's input pixels to its output pixels
+    dsize: tuple          #: output (w, h)
+    pure: bool            #: a whole-pixel shift with the default border (a crop, a pad, an integer translation)
+    whole: bool           #: a whole-pixel shift (any border)
+    params: dict | None   #: warp settings (None for a crop)
+
+
 class _Chain:
-    """A chain of crops and warps folded into one affine from base pixels to output pixels."""
+    """A chain of crops and warps over one base node, as steps from the base up.
+
+    Each step is a :class:`_Step`.
+    """
 
     def __init__(self, top: DelayedImage):
         ops = []
@@ -87,85 +108,126 @@ class _Chain:
             ops.append(node)
             node = node.child
         self.base = node
-        self.dsize = top.dsize
-        self.matrix = np.eye(3)
         self.bands = None
-        self.params = None
-        self.pure = True            # only crops and integer shifts with the default border
-        self.bottleneck = 1.0       # smallest resolution (relative to the base) the chain passes through
-        self.limits = []            # (matrix base->space, dsize) of every intermediate extent
+        self.steps = []
         for op in reversed(ops):
             if type(op) is DelayedCrop:
                 sl_y, sl_x = op.slices
                 shift = np.array([[1, 0, -sl_x.start], [0, 1, -sl_y.start], [0, 0, 1]], dtype=float)
-                self.matrix = shift @ self.matrix
                 self.bands = _compose_bands(self.bands, op.chan_idxs)
+                self.steps.append(_Step(shift, op.dsize, True, True, None))
             else:
-                op_matrix = np.asarray(op.transform.matrix, dtype=float)
-                self.matrix = op_matrix @ self.matrix
-                self.params = op.params
-                if not (op.border_value == 'auto' and is_integer_translation(op_matrix)):
-                    self.pure = False
-                self.bottleneck = min(self.bottleneck, max(axis_scales(self.matrix)))
-            self.limits.append((self.matrix.copy(), op.dsize))
+                matrix = np.asarray(op.transform.matrix, dtype=float)
+                whole = is_integer_translation(matrix)
+                self.steps.append(_Step(matrix, op.dsize, whole and op.border_value == 'auto', whole, op.params))
 
     def over(self, part: DelayedImage, part_bands) -> '_Chain':
         """This chain continued below into ``part`` of its concat base (bands ``part_bands`` of it).
 
         A part that is itself a chain of crops and warps is folded in, so the concat's
-        warped parts are resampled once; its extent (the concat's) stays a limit.
+        warped parts are resampled once.
         """
         inner = _Chain(part)
         sub = _Chain.__new__(_Chain)
-        sub.__dict__.update(self.__dict__)
         sub.base = inner.base
         sub.bands = _compose_bands(inner.bands, part_bands)
-        outer = [(matrix @ inner.matrix, dsize) for matrix, dsize in self.limits]
-        sub.matrix = outer[-1][0]
-        sub.limits = inner.limits + outer
-        sub.bottleneck = min([inner.bottleneck] + [max(axis_scales(matrix)) for matrix, _ in outer])
+        sub.steps = inner.steps + self.steps
         return sub
+
+    def matrices(self) -> list[np.ndarray]:
+        """Per step, the affine from the base's pixels to that step's output pixels."""
+        out = []
+        matrix = np.eye(3)
+        for step in self.steps:
+            matrix = step.matrix @ matrix
+            out.append(matrix)
+        return out
 
 
 def _optimize_chain(top: DelayedImage) -> DelayedImage:
     chain = _Chain(top)
-    w, h = chain.dsize
+    w, h = top.dsize
     if w == 0 or h == 0:
         return _crop_into(chain.base, (slice(0, h), slice(0, w)), chain.bands)
-    if chain.pure:
-        tx, ty = int(round(chain.matrix[0, 2])), int(round(chain.matrix[1, 2]))
-        return _crop_into(chain.base, (slice(-ty, -ty + h), slice(-tx, -tx + w)), chain.bands)
+    if all(step.pure for step in chain.steps):
+        return _shift_into(chain)
     return _warp_into(chain)
+
+
+def _intersect(a, b):
+    return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+
+
+def _is_empty(box) -> bool:
+    return box[2] <= box[0] or box[3] <= box[1]
+
+
+def _base_extent(matrix: np.ndarray, dsize) -> tuple[int, int, int, int]:
+    """The extent ``[0, w] x [0, h]`` of a step's output in base pixels, for a whole-pixel shift ``matrix`` from the base."""
+    tx, ty = -int(round(matrix[0, 2])), -int(round(matrix[1, 2]))
+    return tx, ty, tx + dsize[0], ty + dsize[1]
+
+
+def _shift_into(chain: _Chain) -> DelayedImage:
+    """A chain of whole-pixel shifts: one window of the base, where every step's extent is a hard boundary.
+
+    Pixels of the window outside the base or outside any intermediate extent
+    become the fill value (as the unoptimized steps would pad or border them).
+    """
+    base = chain.base
+    data = (0, 0) + tuple(base.dsize)
+    window = data
+    for matrix, step in zip(chain.matrices(), chain.steps):
+        window = _base_extent(matrix, step.dsize)
+        data = _intersect(data, window)
+    return _padded_read(base, window, data, chain.bands)
+
+
+def _padded_read(base: DelayedImage, window, data, bands, quantizations=()) -> DelayedImage:
+    """The integer ``window`` (ltrb) of ``base``: its ``data`` part read (and dequantized), the rest padded.
+
+    ``data`` lies inside ``base``; an empty ``data`` reads nothing but a 0 x 0 window.
+    """
+    if _is_empty(data):
+        data = (0, 0, 0, 0)
+    node = _crop_into(base, (slice(data[1], data[3]), slice(data[0], data[2])), bands)
+    for quantization in reversed(quantizations):
+        node = DelayedDequantize(node, quantization)
+    if tuple(data) == tuple(window):
+        return node
+    x0, y0, x1, y1 = window
+    return DelayedCrop(node, (slice(y0 - data[1], y1 - data[1]), slice(x0 - data[0], x1 - data[0])))
+
+
+def _slices_box(slices) -> tuple[int, int, int, int]:
+    """The ``(slice_y, slice_x)`` window as an ``ltrb`` tuple."""
+    sl_y, sl_x = slices
+    return sl_x.start, sl_y.start, sl_x.stop, sl_y.stop
 
 
 def _crop_into(base: DelayedImage, slices, bands) -> DelayedImage:
     """Push a crop (maybe out of bounds) of ``base`` down to the leaves."""
     w, h = base.dsize
-    clipped, pad = clip_slices(slices, (h, w))
-    if any(a or b for a, b in pad):
-        (pb_y, _), (pb_x, _) = pad
-        out_h, out_w = slices_shape(slices)
-        inner = _crop_into(base, clipped, bands)
-        return DelayedCrop(inner, (slice(-pb_y, -pb_y + out_h), slice(-pb_x, -pb_x + out_w)))
-    full = clipped == (slice(0, h), slice(0, w))
+    sl_y, sl_x = slices
+    window = _slices_box(slices)
+    data = _intersect(window, (0, 0, w, h))
+    if tuple(data) != window:
+        return _padded_read(base, window, data, bands)
     kind = type(base)
     if kind is DelayedDequantize:
-        return DelayedDequantize(_crop_into(base.child, clipped, bands), base.quantization)
+        return DelayedDequantize(_crop_into(base.child, slices, bands), base.quantization)
     if kind is DelayedChannelConcat:
-        return _split_concat(base, bands, lambda part, part_bands: _crop_into(part, clipped, part_bands))
+        return _split_concat(base, bands, lambda part, part_bands: _crop_into(part, slices, part_bands))
     if kind is DelayedNans:
         chans = base.channels if bands is None else base.channels[bands]
-        return DelayedNans((clipped[1].stop - clipped[1].start, clipped[0].stop - clipped[0].start), chans)
+        return DelayedNans((sl_x.stop - sl_x.start, sl_y.stop - sl_y.start), chans)
     if kind in (DelayedCrop, DelayedWarp):
-        base = optimize(base)
-        if type(base) in (DelayedCrop, DelayedWarp):
-            return _optimize_chain(DelayedCrop(base, clipped, bands))
-        return _crop_into(base, clipped, bands)
+        return _optimize_chain(DelayedCrop(base, slices, bands))
     if kind is DelayedOverview:
         base = _optimize_overview(base)
-    if full and bands is None:
+    if slices == (slice(0, h), slice(0, w)) and bands is None:
         return base
-    return DelayedCrop(base, clipped, bands)
+    return DelayedCrop(base, slices, bands)
 
 
 def _split_concat(concat: DelayedChannelConcat, bands, fn) -> DelayedImage:
@@ -185,12 +247,24 @@ def _split_concat(concat: DelayedChannelConcat, bands, fn) -> DelayedImage:
 
 
 def _warp_into(chain: _Chain) -> DelayedImage:
+    """A chain that resamples: a padded window of the base, one warp, and the padding of the steps above it.
+
+    With ``first`` and ``last`` the lowest and highest steps that resample, the
+    whole-pixel steps below ``first`` make the warp's input (a window of the
+    base, padded where it leaves the base: the warp interpolates that padding as
+    the unoptimized one does, and replicates at the window's edge); the steps
+    from ``first`` to ``last`` fold into the one warp (their extents bound what
+    it reads and what it maps as valid); the whole-pixel steps above ``last``
+    are hard boundaries in output pixels: the warp fills just the part of the
+    output inside all of them and the rest is padding.
+    """
     base = chain.base
     if type(base) is DelayedChannelConcat:
         return _split_concat(base, chain.bands, lambda part, part_bands: _warp_into(chain.over(part, part_bands)))
+    w, h = chain.steps[-1].dsize
     if type(base) is DelayedNans:
         chans = base.channels if chain.bands is None else base.channels[chain.bands]
-        return DelayedNans(chain.dsize, chans)
+        return DelayedNans((w, h), chans)
     if type(base) in (DelayedOverview, DelayedDequantize):
         base = optimize(base)
 
@@ -199,40 +273,69 @@ def _warp_into(chain: _Chain) -> DelayedImage:
     while type(inner) is DelayedDequantize:
         quantizations.append(inner.quantization)
         inner = inner.child
-    matrix = chain.matrix
-    limits = chain.limits
-    params = chain.params
+    steps = chain.steps
+    matrices = chain.matrices()
+    impure = [i for i, step in enumerate(steps) if not step.pure]
+    first, last = impure[0], impure[-1]
+    params = dict(steps[last].params)
+    # several warps fold into one: it interpolates as the last one that resamples
+    resampling = [steps[i].params for i in impure if not steps[i].whole]
+    if resampling:
+        params.update(interpolation=resampling[-1]['interpolation'], antialias=resampling[-1]['antialias'])
+    matrix = matrices[-1]
+
+    # below: the warp's input window (integer, base pixels) and its part that holds base pixels
+    bw, bh = inner.dsize
+    data = window_in = (0, 0, bw, bh)
+    for i in range(first):
+        window_in = _base_extent(matrices[i], steps[i].dsize)
+        data = _intersect(data, window_in)
+    # between: extents the warp passes through, as boxes in base pixels
+    limit = window_in
+    for i in range(first, last):
+        limit = _intersect(limit, _source_extent(matrices[i], *steps[i].dsize))
+    # above: the part of the output inside every extent from the last resampling step up
+    out = (0, 0, w, h)
+    tx = ty = 0  # the whole-pixel shift from step i's output to the chain's output
+    for i in range(len(steps) - 1, last - 1, -1):
+        (sw, sh), step_matrix = steps[i].dsize, steps[i].matrix
+        out = _intersect(out, (tx, ty, tx + sw, ty + sh))
+        tx, ty = tx + int(round(step_matrix[0, 2])), ty + int(round(step_matrix[1, 2]))
+    if _is_empty(out):
+        return _padded_read(base, (0, 0, w, h), (0, 0, 0, 0), chain.bands)
+    to_out = np.array([[1, 0, -out[0]], [0, 1, -out[1]], [0, 0, 1]], dtype=float) @ matrix
+    out_w, out_h = out[2] - out[0], out[3] - out[1]
+
     # overviews hold averaged pixels: 'nearest' must sample the full-resolution ones
     if params['interpolation'] != 'nearest':
-        inner, to_inner = _pick_overview(inner, chain.bottleneck)
+        bottleneck = min([1.0] + [max(axis_scales(m)) for m in matrices])
+        inner, to_inner = _pick_overview(inner, bottleneck)
         if to_inner is not None:
-            matrix = matrix @ to_inner
-            limits = [(m @ to_inner, d) for m, d in limits]
+            to_out = to_out @ to_inner
+            # the overview's pixels are the base's scaled down by to_inner's diagonal
+            fx, fy = to_inner[0, 0], to_inner[1, 1]
+            limit = (limit[0] / fx, limit[1] / fy, limit[2] / fx, limit[3] / fy)
+            data = (data[0] / fx, data[1] / fy, data[2] / fx, data[3] / fy)
+            data = _intersect(_slices_box(box_to_slices(data)), (0, 0) + tuple(inner.dsize))
 
-    sx, sy = axis_scales(matrix)
+    sx, sy = axis_scales(to_out)
     support_x, support_y = kernel_support(params['interpolation'], params['antialias'], sx, sy)
-    w, h = chain.dsize
-    bx0, by0, bx1, by1 = _source_extent(matrix, w, h)
-    in_w, in_h = inner.dsize
-    lo_x, lo_y, hi_x, hi_y = 0.0, 0.0, float(in_w), float(in_h)
-    for limit_matrix, (lw, lh) in limits[:-1]:
-        lx0, ly0, lx1, ly1 = _source_extent(limit_matrix, lw, lh)
-        lo_x, lo_y, hi_x, hi_y = max(lo_x, lx0), max(lo_y, ly0), min(hi_x, lx1), min(hi_y, ly1)
-    valid = (lo_x, lo_y, hi_x, hi_y)
-    lo_x, lo_y = max(lo_x, bx0 - support_x), max(lo_y, by0 - support_y)
-    hi_x, hi_y = max(min(hi_x, bx1 + support_x), lo_x), max(min(hi_y, by1 + support_y), lo_y)
-    sl_y, sl_x = box_to_slices([lo_x, lo_y, hi_x, hi_y])
-    window, _ = clip_slices((sl_y, sl_x), (in_h, in_w))
-    ox, oy = float(window[1].start), float(window[0].start)
-    valid_box = (valid[0] - ox, valid[1] - oy, valid[2] - ox, valid[3] - oy)
-    src = _crop_into(inner, window, chain.bands)
-    for quantization in reversed(quantizations):
-        src = DelayedDequantize(src, quantization)
-    shift = np.array([[1, 0, window[1].start], [0, 1, window[0].start], [0, 0, 1]], dtype=float)
-    final = matrix @ shift
-    if tuple(src.dsize) == tuple(chain.dsize) and is_identity(final, atol=_EPS):
-        return src
-    return DelayedWarp(src, kwimage.Affine(final), dsize=chain.dsize, valid_box=valid_box, **params)
+    bx0, by0, bx1, by1 = _source_extent(to_out, out_w, out_h)
+    lo_x, lo_y = max(limit[0], bx0 - support_x), max(limit[1], by0 - support_y)
+    hi_x, hi_y = max(min(limit[2], bx1 + support_x), lo_x), max(min(limit[3], by1 + support_y), lo_y)
+    window = _slices_box(box_to_slices([lo_x, lo_y, hi_x, hi_y]))
+    src = _padded_read(inner, window, _intersect(window, data), chain.bands, quantizations)
+    ox, oy = window[0], window[1]
+    valid_box = (limit[0] - ox, limit[1] - oy, limit[2] - ox, limit[3] - oy)
+    final = to_out @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1]], dtype=float)
+    if (tuple(src.dsize) == (out_w, out_h) and is_identity(final, atol=_EPS)
+            and valid_box[0] <= 0 and valid_box[1] <= 0 and valid_box[2] >= out_w and valid_box[3] >= out_h):
+        node = src
+    else:
+        node = DelayedWarp(src, kwimage.Affine(final), dsize=(out_w, out_h), valid_box=valid_box, **params)
+    if out == (0, 0, w, h):
+        return node
+    return DelayedCrop(node, (slice(-out[1], h - out[1]), slice(-out[0], w - out[0])))
 
 
 def _source_extent(matrix: np.ndarray, w: float, h: float) -> tuple[float, float, float, float]:
