@@ -105,9 +105,10 @@ _LAZY_NAMES = {
     'select_positive_regions': 'ndsampler.regions',
     'tabular_coco_targets': 'ndsampler.regions',
 }
-#: ndsampler 0.8.1 modules reachable as attributes (``ndsampler.coco_sampler``) without an import.
+#: ndsampler 0.8.1 modules reachable as attributes (``ndsampler.coco_sampler``) without an import (0.8.1's
+#: ``import ndsampler`` imported these, ``utils`` and ``frame_cache`` included).
 _LAZY_MODULES = frozenset({'abstract_frames', 'abstract_sampler', 'category_tree', 'coco_frames', 'coco_regions',
-                           'coco_sampler', 'isect_indexer', 'toydata'})
+                           'coco_sampler', 'isect_indexer', 'toydata', 'utils', 'frame_cache'})
 
 
 def __getattr__(name: str):

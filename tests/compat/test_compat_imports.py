@@ -85,6 +85,14 @@ def test_package_import_stays_light():
     assert out.strip() == '[]'
 
 
+def test_modules_are_attributes_without_an_import():
+    """As after 0.8.1's ``import ndsampler`` (which imported them): ``ndsampler.utils.util_gdal`` etc."""
+    code = ('import ndsampler; print(ndsampler.utils.util_gdal.have_gdal(), ndsampler.frame_cache.CorruptCOG.__name__,'
+            ' ndsampler.coco_regions.CocoRegions.__name__, ndsampler.utils.util_lru.LRUDict.__name__)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ['True', 'ImageReadError', 'CocoRegions', 'LRUDict']
+
+
 def test_same_objects_as_our_layout():
     from ndsampler import coco_regions, frames, regions, sampler
     from ndsampler.abstract_frames import SimpleFrames
