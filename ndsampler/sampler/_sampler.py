@@ -83,7 +83,7 @@ class CocoSampler(ub.NiceRepr):
         """Build the frame cache interface and the region index (touches no pixels).
 
         Images (and assets) without ``width`` / ``height`` get them from their file
-        headers first, as ndsampler 0.8 does (:func:`~ndsampler.sampler.fill_image_sizes`).
+        headers first, as ndsampler 0.8 does (``ndsampler.sampler._imgsize.fill_image_sizes``).
         """
         fill_image_sizes(self.dset)
         self.frames = CocoFrames(self.dset, workdir=self.workdir, backend=self.backend)

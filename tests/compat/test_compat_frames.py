@@ -10,8 +10,7 @@ import rasterio
 import tifffile
 
 from ndsampler.delayed.readers import RasterioReader, get_reader
-from ndsampler.frames import CocoFrames, SimpleFrames
-from ndsampler.frames._lazy import LazyRaster
+from ndsampler.frames import CocoFrames, LazyRaster, SimpleFrames
 from ndsampler.sampler import CocoSampler
 
 BACKENDS = [None, 'npy', 'cog']
