@@ -128,7 +128,7 @@ class CategoryTree(kwcoco.CategoryTree):
         return self._apply_logprob_chain_rule(self.conditional_log_softmax(class_energy, dim), dim)
 
     def sink_log_softmax(self, class_energy: Any, dim: int) -> Any:
-        """Bottom-up hierarchical log-softmax: one log-softmax over the leaves, each inner node the log-sum of its leaves.
+        """Bottom-up hierarchical log-softmax: one log-softmax over the leaves, an inner node the log-sum of its leaves.
 
         Only the leaves' energies matter.
         """

@@ -1,4 +1,4 @@
-"""A sampler that draws synthetic samples on the fly (ndsampler 0.8's ``DynamicToySampler``), over kwcoco's toy images."""
+"""A sampler drawing synthetic samples on the fly (ndsampler 0.8's ``DynamicToySampler``) from kwcoco's toy images."""
 from __future__ import annotations
 
 from typing import Any, Sequence
