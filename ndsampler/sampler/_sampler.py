@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Sequence
 
 import kwcoco
@@ -114,19 +113,22 @@ class CocoSampler(ub.NiceRepr):
 
     @classmethod
     def coerce(cls, data: Any, **kw) -> 'CocoSampler':
-        """A sampler from a sampler (returned as is), a ``CocoDataset``, a path to one, or a demo key.
+        """A sampler from a sampler (returned as is) or anything ``kwcoco.CocoDataset.coerce`` takes.
 
-        ``kw`` go to the constructor (or to :meth:`demo`).
+        That is a ``CocoDataset`` (or kwcoco's SQL view), a path to one (``.json``,
+        ``.kwcoco.zip``, ``.sqlite``) or a demo key (``'shapes8'``, ``'special:vidshapes2'``),
+        as in ndsampler 0.8; ``kw`` go to the constructor.
         """
         if isinstance(data, cls):
+            if kw:
+                raise InvalidOptionError('kw', sorted(kw), 'none when data is already a CocoSampler (it is returned as is)')
             return data
-        if isinstance(data, kwcoco.CocoDataset):
-            return cls(data, **kw)
-        if isinstance(data, (str, os.PathLike)):
-            if os.path.exists(data):
-                return cls(kwcoco.CocoDataset(os.fspath(data)), **kw)
-            return cls.demo(os.fspath(data), **kw)
-        raise InvalidOptionError('data', data, 'a CocoSampler, a kwcoco.CocoDataset, a path to one, or a demo key')
+        try:
+            dset = kwcoco.CocoDataset.coerce(data)
+        except TypeError:
+            raise InvalidOptionError('data', data, 'a CocoSampler or what kwcoco.CocoDataset.coerce takes: a '
+                                     'CocoDataset, a path to one, or a demo key') from None
+        return cls(dset, **kw)
 
     # ---- classes -------------------------------------------------------
     @property

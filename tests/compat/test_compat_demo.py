@@ -3,8 +3,11 @@ import importlib.util
 import pathlib
 import re
 
+import kwcoco
 import numpy as np
+import pytest
 
+from ndsampler.errors import InvalidOptionError
 from ndsampler.sampler import CocoSampler
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -30,6 +33,22 @@ def test_demo_with_a_backend_returns_cache_files(tmp_path):
     sampler = CocoSampler.demo('shapes2', workdir=tmp_path / 'work', backend='npy', dpath=tmp_path / 'demo')
     assert sampler.frames.cache_dpath is not None
     assert isinstance(sampler.load_image(1), np.memmap)
+
+
+def test_coerce_takes_what_kwcoco_coerce_takes(tmp_path):
+    dset = kwcoco.CocoDataset.demo('shapes2', dpath=tmp_path / 'demo')
+    sampler = CocoSampler.coerce(dset, workdir=tmp_path)
+    assert sampler.dset is dset and CocoSampler.coerce(sampler) is sampler
+    zipped = dset.copy()
+    zipped.fpath = str(tmp_path / 'demo' / 'data.kwcoco.zip')
+    zipped.dump()
+    assert CocoSampler.coerce(zipped.fpath, workdir=tmp_path).n_annots == dset.n_annots
+    sql = CocoSampler.coerce(dset.view_sql(), workdir=tmp_path)
+    assert type(sql.dset).__name__ == 'CocoSqlDatabase' and sql.load_sample({'gid': 1})['im'].shape[2] == 3
+    with pytest.raises(InvalidOptionError, match='already a CocoSampler'):  # 0.8.1: NotImplementedError
+        CocoSampler.coerce(sampler, workdir=tmp_path)
+    with pytest.raises(InvalidOptionError, match='coerce takes'):  # kwcoco: TypeError
+        CocoSampler.coerce(3.5)
 
 
 def _requirement_names(text):
