@@ -137,3 +137,12 @@ def test_deprecated_misspellings(tree):
     with pytest.warns(DeprecationWarning):
         loss = tree.heirarchical_cross_entropy(energy, targets)
     np.testing.assert_allclose(loss.item(), -math.log(9 / 16))
+
+
+def test_probability_decision_refines_the_right_items(tree):
+    """Only the confident item is refined, in its own row (0.8.1 wrote the refinement into the row at the
+    position the item had among the confident ones: here item 0)."""
+    probs = np.array([[0.55, 0.45, 0.30, 0.25],   # animal, not confident at thresh 0.6: stays animal
+                      [0.90, 0.10, 0.80, 0.10]])  # animal, confident: refined to cat
+    idxs, conf = tree.decision(probs, dim=1, criterion='prob', thresh=0.6)
+    assert [tree.idx_to_node[i] for i in idxs] == ['animal', 'cat'] and conf.tolist() == [0.55, 0.80]

@@ -181,6 +181,7 @@ def test_frame_intersection_index(shapes, monkeypatch, use_rtree):
         assert aids == [e[0] for e in expect] == qtree.intersect(query)
         np.testing.assert_allclose(ious, [e[1] for e in expect])
         aids, iooas = index.iooas(gid, np.array(query))
+        assert iooas.shape == ious.shape == (len(expect),)  # 0.8.1's iooas was (1, N) when N > 0
         np.testing.assert_allclose(iooas, [e[2] for e in expect])
     assert len(index._support(gid)) == len(shapes.index.gid_to_aids[gid])
 
