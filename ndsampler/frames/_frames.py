@@ -461,8 +461,9 @@ class Frames(abc.ABC):
         """Per image, the worst state of its frames: one of :data:`STATE_ORDER`.
 
         Cache files get the ``'sample'`` check, or with ``deep=True`` the ``'deep'``
-        one (every pixel decoded: slow, finds damage inside COG tiles the default
-        misses); see :data:`ndsampler.backends.CHECK_LEVELS`.
+        one (every block's checksum verified and every pixel decoded: slow, finds
+        damage anywhere in a frame, which the default finds only at its ends); see
+        :data:`ndsampler.backends.CHECK_LEVELS`.
         """
         ids = self.image_ids if image_ids is None else list(image_ids)
         out = {}
