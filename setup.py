@@ -38,6 +38,7 @@ setup(
     install_requires=parse_requirements('runtime.txt'),
     extras_require={
         'torch': parse_requirements('torch.txt'),
+        'dask': parse_requirements('dask.txt'),
         'tests': parse_requirements('tests.txt'),
     },
     entry_points={'console_scripts': ['ndsampler = ndsampler.cli.main:main']},

@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import scriptconfig as scfg
 
 from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_ids
-from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers, format_mismatches
+from ndsampler.errors import InvalidOptionError
+from ndsampler.frames import STATE_ORDER, CocoFrames, check_workers, dask_executor, format_mismatches
 
 __all__ = ['PrepareCLI', 'cache_report']
 
@@ -28,7 +29,9 @@ def cache_report(frames: CocoFrames, image_ids: Optional[Sequence[Any]] = None,
 class PrepareCLI(CommandConfig):
     """Convert every image of a kwcoco dataset into the frame cache (resumable, parallel).
 
-    Prints a progress bar and a summary table (converted, already present, failed, mismatched,
+    Converts in this process, on ``--workers`` processes, or on a dask.distributed cluster
+    (``--scheduler ADDRESS``, or ``--dask-workers N`` for a local one). Prints a progress bar
+    and a summary table (converted, already present, failed, mismatched,
     bytes, seconds) and every file whose band count or size disagrees with the dataset;
     exits non-zero when any image failed or mismatched. Running it again converts only what is
     missing, stale or corrupt.
@@ -39,6 +42,11 @@ class PrepareCLI(CommandConfig):
     workdir = scfg.Value(None, type=str, help='cache root (the cache goes in <workdir>/_cache/frames); default: the dataset folder')
     backend = scfg.Value('cog', type=str, help='cache format: cog | npy')
     workers = scfg.Value(0, type=int, help='worker processes, >= 0 (0: convert in this process)')
+    scheduler = scfg.Value(None, type=str, help='convert on the dask.distributed cluster of this scheduler address '
+                                                '(tcp://host:8786; needs ndsampler[dask]; every worker must see the '
+                                                'sources and the cache at the same paths)')
+    dask_workers = scfg.Value(None, type=int, help='convert on a dask LocalCluster of this many worker processes '
+                                                   '(needs ndsampler[dask])')
     dry_run = scfg.Value(False, isflag=True, help='only report what would be converted and which files disagree '
                                                   'with the dataset')
     deep = scfg.Value(False, isflag=True, help='check cached frames thoroughly (every COG tile decoded; slow) '
@@ -62,7 +70,13 @@ class PrepareCLI(CommandConfig):
             for line in format_mismatches(mismatched):
                 print(line)
             return 1 if report['no_source'] or mismatched else 0
-        summary = frames.prepare(ids, workers=workers, deep=self.deep)
+        if self.scheduler is None and self.dask_workers is None:
+            summary = frames.prepare(ids, workers=workers, deep=self.deep)
+        else:
+            if workers:
+                raise InvalidOptionError('workers', workers, '0 with --scheduler or --dask-workers')
+            with dask_executor(self.scheduler, self.dask_workers) as executor:
+                summary = frames.prepare(ids, executor=executor, deep=self.deep)
         print(summary)
         print(f'cache: {frames.cache_dpath}')
         return 0 if summary.ok else 1

@@ -5,6 +5,7 @@ Example
 >>> from ndsampler.frames import SimpleFrames, PrepareSummary
 """
 from ndsampler.frames._coco import CocoFrames
+from ndsampler.frames._dask import dask_executor
 from ndsampler.frames._frames import NODATA_OPTIONS, STATE_ORDER, Frames
 from ndsampler.frames._lazy import LazyRaster
 from ndsampler.frames._prepare import PrepareSummary, check_workers
@@ -14,4 +15,4 @@ from ndsampler.frames._validate import SourceMismatch, format_mismatches
 
 __all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER',
            'NODATA_OPTIONS', 'check_workers', 'SourceMismatch',
-           'format_mismatches', 'LazyRaster']
+           'format_mismatches', 'LazyRaster', 'dask_executor']

@@ -82,7 +82,12 @@ def convert_one(task: PrepareTask) -> TaskResult:
 
 def run_tasks(tasks: List[PrepareTask], workers: int = 0, executor: Optional[Executor] = None,
               progress: bool = True) -> Iterable[TaskResult]:
-    """Yield results as tasks finish: inline, on a process pool of ``workers``, or on ``executor``."""
+    """Yield results as tasks finish: inline, on a process pool of ``workers``, or on ``executor``.
+
+    A task whose future fails (a broken process pool, a dask task whose workers died more
+    often than the scheduler allows) gives a failed :class:`TaskResult`; the other tasks go on. Tasks not
+    yet finished are cancelled when the caller stops early (an error, Ctrl-C).
+    """
     prog_kw = dict(total=len(tasks), desc='prepare frames', stream=sys.stderr, enabled=progress,
                    verbose=1 if progress else 0)
     if executor is None and workers <= 0:
@@ -90,11 +95,18 @@ def run_tasks(tasks: List[PrepareTask], workers: int = 0, executor: Optional[Exe
         return
     own = executor is None
     pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    futures: Dict[Future, PrepareTask] = {}
     try:
-        futures: List[Future] = [pool.submit(convert_one, task) for task in tasks]
+        futures = {pool.submit(convert_one, task): task for task in tasks}
         for future in ub.ProgIter(as_completed(futures), **prog_kw):
-            yield future.result()
+            try:
+                result = future.result()
+            except Exception as ex:  # the executor's failure, not the conversion's (convert_one returns those)
+                result = TaskResult(futures[future].fpath, error=f'{type(ex).__name__}: {ex}')
+            yield result
     finally:
+        for future in futures:
+            future.cancel()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
 
