@@ -13,6 +13,7 @@ Example
 """
 __version__ = '0.9.0'
 
+import importlib
 import os as _os
 
 # ndsampler 0.8.1's module paths (ndsampler.coco_sampler, ndsampler.utils.util_gdal, ...) are thin
@@ -111,8 +112,8 @@ _LAZY_MODULES = frozenset({'abstract_frames', 'abstract_sampler', 'category_tree
                            'coco_sampler', 'isect_indexer', 'toydata', 'utils', 'frame_cache'})
 
 
-def __getattr__(name: str):
-    import importlib
+def __getattr__(name: str) -> object:
+    """Import an ndsampler 0.8.1 module or name on first access (PEP 562)."""
     if name in _LAZY_MODULES:
         return importlib.import_module(f'{__name__}.{name}')
     if name in _LAZY_NAMES:
