@@ -13,7 +13,7 @@ Example
 """
 __version__ = '0.9.0'
 
-import importlib
+import importlib as _importlib
 import os as _os
 
 # ndsampler 0.8.1's module paths (ndsampler.coco_sampler, ndsampler.utils.util_gdal, ...) are thin
@@ -115,9 +115,9 @@ _LAZY_MODULES = frozenset({'abstract_frames', 'abstract_sampler', 'category_tree
 def __getattr__(name: str) -> object:
     """Import an ndsampler 0.8.1 module or name on first access (PEP 562)."""
     if name in _LAZY_MODULES:
-        return importlib.import_module(f'{__name__}.{name}')
+        return _importlib.import_module(f'{__name__}.{name}')
     if name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        value = getattr(_importlib.import_module(_LAZY_NAMES[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
