@@ -14,7 +14,7 @@ import numpy as np
 
 from ndsampler._typing import Target
 from ndsampler.channels import GENERIC_SENSOR, ChannelSpec, SensorChanSpec
-from ndsampler.delayed import DelayedCrop, DelayedLoad
+from ndsampler.delayed import DelayedCrop, DelayedLoad, DelayedNans
 from ndsampler.delayed._kernels import pad_constant
 from ndsampler.errors import ChannelSpecError
 from ndsampler.geometry import is_identity, positive_scale_shift
@@ -269,9 +269,10 @@ def native_pixels(spaces: list, tr: Target,
     window and split by ``undo_warps(remove=['scale'])`` into one part per band group,
     ``ceil(w * s) x ceil(h * s)`` pixels for a band at ``s`` times the window's resolution
     (ndsampler 0.8's sizes), then by the target's ``scale`` if any (as 0.8: ``ceil`` of the
-    scaled size); a part is padded at its own resolution where the window leaves
-    the data (per ``padkw``, as the aligned sample is) and its warp maps it into the padded
-    window. With ``realign_native`` every frame is instead resampled, in one warp from its
+    scaled size). Channels the frame lacks are one NaN part of 1x1 pixels (scaled likewise,
+    as 0.8 squashes them) whose warp stretches it over the window. A part is padded at its
+    own resolution where the window leaves the data (per ``padkw``, as the aligned sample
+    is) and its warp maps it into the padded window. With ``realign_native`` every frame is instead resampled, in one warp from its
     bands, to the grid of the largest part of the sample: one ``(H, W, C)`` array per frame
     whose warp (the same for every frame) maps it into the window.
 
@@ -294,7 +295,8 @@ def native_pixels(spaces: list, tr: Target,
         if space is None:
             split.append(([], []))
             continue
-        parts, warps = space.crop(window, clip=False, wrap=False).undo_warps(remove=['scale'], return_warps=True)
+        cropped = space.crop(window, clip=False, wrap=False)
+        parts, warps = cropped.undo_warps(remove=['scale'], squash_nans=True, return_warps=True)
         warps = [kwimage.Affine.coerce(w) for w in warps]
         if extra != (1.0, 1.0):
             parts, warps = _scaled_parts(space, parts, warps, extra, to_window, tr)
@@ -328,17 +330,20 @@ def _scaled_parts(space, parts: list, warps: list[kwimage.Affine], extra: tuple[
         bands = list(range(first, first + part.num_channels))
         first += part.num_channels
         dsize = (math.ceil(part.dsize[0] * extra[0]), math.ceil(part.dsize[1] * extra[1]))
-        to_part = scale @ warp.inv() @ to_window
-        out_parts.append(space.take_channels(bands).warp(to_part, dsize=dsize, **_warpkw(tr)))
+        if type(part) is DelayedNans:
+            out_parts.append(DelayedNans(dsize, part.channels))
+        else:
+            to_part = scale @ warp.inv() @ to_window
+            out_parts.append(space.take_channels(bands).warp(to_part, dsize=dsize, **_warpkw(tr)))
         out_warps.append(warp @ scale.inv())
     return out_parts, out_warps
 
 
 def _part_pixels(part, warp: kwimage.Affine, tr: Target, params: dict[str, Any]) -> np.ndarray:
-    """One finalized native part with nodata, padding and dtype applied."""
+    """One finalized native part with nodata, padding and dtype applied (a NaN part stays NaN)."""
     w, h = part.dsize
-    arr = _frame_pixels(part.finalize(optimize=tr['optimize']), tr, (h, w),
-                        _part_valid(warp, (h, w), tr, params), cropped=False)
+    valid = None if type(part) is DelayedNans else _part_valid(warp, (h, w), tr, params)
+    arr = _frame_pixels(part.finalize(optimize=tr['optimize']), tr, (h, w), valid, cropped=False)
     return arr if tr['dtype'] is None else arr.astype(tr['dtype'], copy=False)
 
 

@@ -182,3 +182,18 @@ def test_native_parts_as_xarray(ramp):
     assert realigned.dims == ('t', 'y', 'x', 'c') and realigned.coords['c'].values.tolist() == ['R6', 'R3']
     image = ramp.load_sample({**target, 'gid': 1, 'gids': None}, with_annots=False)['im']
     assert [p.coords['c'].values.tolist() for p in image] == [['R6'], ['R3']]
+
+
+@pytest.mark.filterwarnings('ignore::ndsampler.errors.UnknownChannelWarning')
+def test_missing_channels_are_squashed_nan_parts(ramp):
+    # as 0.8.1: a band the frame lacks is a 1x1 NaN part stretched over the window, never the realign grid
+    window = (slice(7, 135), slice(50, 178))
+    target = {'gids': [1], 'space_slice': window, 'channels': 'R3|XX', 'use_native_scale': True}
+    sample = ramp.load_sample(target, with_annots=False)
+    ((real, missing),) = sample['im']
+    assert real.shape == (43, 43, 1) and missing.shape == (1, 1, 1) and np.isnan(missing).all()
+    np.testing.assert_allclose(sample['params']['native_warps'][0][1].matrix, np.diag([128.0, 128.0, 1.0]))
+    doubled = ramp.load_sample({**target, 'scale': 2}, with_annots=False)['im'][0]
+    assert [p.shape for p in doubled] == [(86, 86, 1), (2, 2, 1)]
+    realigned = ramp.load_sample({**target, 'realign_native': 'largest'}, with_annots=False)['im']
+    assert realigned.shape == (1, 43, 43, 2) and np.isnan(realigned[..., 1]).all()
