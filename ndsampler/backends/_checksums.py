@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ndsampler.delayed.readers._pool import file_stamp
 from ndsampler.errors import ImageReadError
 from ndsampler.io import atomic_write
 
@@ -125,11 +126,19 @@ class Checksums:
             picks.append((len(self.levels) - 1, range(last.rows * last.cols)))
         return picks
 
-    def verify(self, fpath: str, level: int, blocks: Optional[Sequence[int]] = None) -> None:
-        """Raise :class:`ImageReadError` naming the first block of ``level`` (all, or ``blocks``) whose bytes changed."""
+    def verify(self, fpath: str, level: int, blocks: Optional[Sequence[int]] = None,
+               stamp: Optional[Tuple[int, int, int]] = None) -> None:
+        """Raise :class:`ImageReadError` naming the first block of ``level`` (all, or ``blocks``) whose bytes changed.
+
+        ``stamp``: the ``(size, mtime_ns, inode)`` the file must still have (it was
+        replaced otherwise, and these checksums may not be the ones of what was read).
+        """
         lvl = self.levels[level]
         index = np.arange(lvl.rows * lvl.cols) if blocks is None else np.asarray(blocks, dtype=np.int64)
         with open(fpath, 'rb') as file:
+            if stamp is not None and file_stamp(os.fstat(file.fileno())) != stamp:
+                raise ImageReadError(f'{fpath} was replaced after this process checked it (its (size, mtime_ns, '
+                                     f'inode) was {stamp}); allowed: a read that opens it anew')
             got = _crc_ranges(file, lvl.ranges[index])
         bad = np.flatnonzero((got != lvl.crcs[index]).any(axis=1))
         if len(bad):
@@ -205,12 +214,17 @@ class BlockVerifier:
 
     Called by the reader pool as ``verifier(overview, sl_y, sl_x)`` before each read
     of the frame (in-bounds slices of pyramid level ``overview``); loads the sidecar on
-    first use and keeps a per-level map of verified blocks. Safe after fork (the frame
-    never changes under its name) and across threads (a block may be verified twice).
+    first use and keeps a per-level map of verified blocks. Each verification also
+    requires the file to be the one (``stamp``) the verifier was made for: readers open
+    the frame after it was marked with this verifier, so a frame another process
+    replaced meanwhile fails (and is re-marked by the repair) instead of being checked
+    against bytes the reader does not read. Safe after fork (the frame never changes
+    under its name) and across threads (a block may be verified twice).
     """
 
-    def __init__(self, fpath: str):
+    def __init__(self, fpath: str, stamp: Optional[Tuple[int, int, int]] = None):
         self.fpath = fpath
+        self.stamp = stamp
         self._checksums: Optional[Checksums] = None
         self._done: List[np.ndarray] = []
         self._left: List[int] = []
@@ -238,7 +252,7 @@ class BlockVerifier:
             return
         rows, cols = np.nonzero(~done)
         blocks = (rows + r0) * lvl.cols + cols + c0
-        checksums.verify(self.fpath, overview, blocks)
+        checksums.verify(self.fpath, overview, blocks, self.stamp)
         with self._lock:
             done[...] = True
             self._left[overview] = int(self._done[overview].size - self._done[overview].sum())
@@ -250,11 +264,11 @@ _VERIFIERS: Dict[Tuple[str, int, int, int], BlockVerifier] = {}
 
 def verifier_for(fpath: str) -> BlockVerifier:
     """The process's :class:`BlockVerifier` of the local frame ``fpath`` as it is on disk now."""
-    stat = os.stat(fpath)
-    key = (fpath, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    stamp = file_stamp(os.stat(fpath))
+    key = (fpath,) + stamp
     verifier = _VERIFIERS.get(key)
     if verifier is None:
         for old in [k for k in _VERIFIERS if k[0] == fpath]:  # an earlier version of the frame
             del _VERIFIERS[old]
-        verifier = _VERIFIERS[key] = BlockVerifier(fpath)
+        verifier = _VERIFIERS[key] = BlockVerifier(fpath, stamp)
     return verifier

@@ -1,6 +1,7 @@
 """Damaged bytes inside a cache frame that still decode: checksums find them, reads rebuild the frame."""
 import json
 import os
+import shutil
 
 import cv2
 import kwcoco
@@ -92,3 +93,18 @@ def test_frames_read_of_a_frame_without_checksums_rebuilds_it(tmp_path):
     assert frames.status() == {1: 'corrupt'}
     np.testing.assert_array_equal(frames.load_region(1, DAMAGED), data[DAMAGED])
     assert os.path.exists(sidecar_fpath(cache)) and frames.status(deep=True) == {1: 'cached'}
+
+
+@pytest.mark.parametrize('backend', ['cog', 'npy'])
+def test_frame_replaced_by_another_process_is_reopened_not_misverified(tmp_path, backend):
+    """This process holds the frame open; its bytes get damaged and another process then replaces the
+    file with a good copy. The checksums of the new file must not vouch for the old bytes still open here."""
+    data = _noise_png(tmp_path / 'a.png')
+    frames = SimpleFrames({1: tmp_path / 'a.png'}, workdir=tmp_path / 'work', backend=backend)
+    np.testing.assert_array_equal(frames.load_region(1, FAR), data[FAR])  # opened, first block verified
+    (cache,) = frames.cache_fpaths(1)
+    good = tmp_path / 'good.copy'
+    shutil.copyfile(cache, good)
+    _damage(cache, backend)  # the inode this process has open
+    os.replace(good, cache)  # the other process's rebuild: same bytes as before the damage, a new inode
+    np.testing.assert_array_equal(frames.load_region(1, DAMAGED), data[DAMAGED])
