@@ -18,6 +18,7 @@ from ._dataset import IM_DTYPES, SamplerDataset
 from ._distributed import DistributedPlanSampler
 from ._plans import (PLAN_NAMES, BalancedPlan, GridPlan, NegativePlan, Plan, PositivePlan, RandomWindowPlan,
                      make_plan, plan_regions)
+from ._predict import BLENDS, PredictSummary, importance_map, predict
 from ._stack_dataset import StackDataset
 from ._synthetic import SyntheticSampler
 from ._train import ClassMaskNet, demo_train
@@ -27,5 +28,5 @@ __all__ = [
     'SamplerDataset', 'IM_DTYPES', 'collate', 'PER_SAMPLE_KEYS', 'DistributedPlanSampler',
     'Plan', 'RandomWindowPlan', 'PositivePlan', 'NegativePlan', 'BalancedPlan', 'GridPlan', 'make_plan',
     'PLAN_NAMES', 'plan_regions', 'StackDataset', 'SyntheticSampler', 'RandomHorizontalFlip', 'ClassMaskNet',
-    'demo_train',
+    'demo_train', 'predict', 'PredictSummary', 'BLENDS', 'importance_map',
 ]

@@ -95,6 +95,9 @@ class CocoStitchingManager:
         Fixed quantization range (e.g. ``(0, 1)`` for probabilities); None: each image's own range.
     overwrite : bool
         Replace existing asset files; otherwise an existing file raises :class:`StitchingError`.
+    prob_dpath : PathLike | None
+        Write the assets into this folder instead of ``<bundle>/<assets_dname>/<short_code>/``
+        (their ``file_name`` is then relative to the bundle, with ``..`` if outside it).
 
     Notes
     -----
@@ -140,6 +143,7 @@ class CocoStitchingManager:
         device: Any = 'numpy',
         expected_minmax: tuple[float, float] | None = None,
         overwrite: bool = False,
+        prob_dpath: PathLike | None = None,
     ) -> None:
         self.result_dataset = result_dataset
         self.short_code = _check_name(short_code, 'short_code')
@@ -169,7 +173,8 @@ class CocoStitchingManager:
             writer_queue = WriterQueue(executor=writer_queue)
         self.writer_queue = writer_queue
         self.suffix_code = _safe_stem(chan_code)
-        self.prob_dpath = Path(result_dataset.bundle_dpath) / self.assets_dname / self.short_code
+        self.prob_dpath = Path(result_dataset.bundle_dpath) / self.assets_dname / self.short_code \
+            if prob_dpath is None else Path(prob_dpath)
 
         self._lock = threading.RLock()
         self._stitchers: dict[int, Stitcher] = {}
