@@ -17,6 +17,7 @@ import ndsampler
 from ndsampler.cli._bench import BenchCLI
 from ndsampler.cli._demo import DemoCLI
 from ndsampler.cli._info import InfoCLI
+from ndsampler.cli._predict import PredictCLI
 from ndsampler.cli._prepare import PrepareCLI
 from ndsampler.cli._show import ShowCLI
 
@@ -32,6 +33,7 @@ class NdsamplerCLI(scfg.ModalCLI):
     info = InfoCLI
     show = ShowCLI
     bench = BenchCLI
+    predict = PredictCLI
     demo = DemoCLI
 
 
