@@ -6,7 +6,8 @@ from os.path import exists, join
 import numpy as np
 import ubelt as ub
 
-from ndsampler.frames import Frames, SimpleFrames
+from ndsampler.frames import AlignableImageData, Frames, SimpleFrames
 from ndsampler.utils import util_gdal, util_lru
 
-__all__ = ['Frames', 'SimpleFrames', 'copy', 'warnings', 'exists', 'join', 'np', 'ub', 'util_gdal', 'util_lru']
+__all__ = ['Frames', 'SimpleFrames', 'AlignableImageData', 'copy', 'warnings', 'exists', 'join', 'np', 'ub',
+           'util_gdal', 'util_lru']

@@ -4,6 +4,7 @@ Example
 -------
 >>> from ndsampler.frames import SimpleFrames, PrepareSummary
 """
+from ndsampler.frames._alignable import AlignableImageData
 from ndsampler.frames._coco import CocoFrames
 from ndsampler.frames._dask import dask_executor
 from ndsampler.frames._frames import NODATA_OPTIONS, STATE_ORDER, Frames
@@ -15,4 +16,4 @@ from ndsampler.frames._validate import SourceMismatch, format_mismatches
 
 __all__ = ['Frames', 'CocoFrames', 'SimpleFrames', 'PrepareSummary', 'Asset', 'ImageRecord', 'STATE_ORDER',
            'NODATA_OPTIONS', 'check_workers', 'SourceMismatch',
-           'format_mismatches', 'LazyRaster', 'dask_executor']
+           'format_mismatches', 'LazyRaster', 'dask_executor', 'AlignableImageData']

@@ -1,11 +1,12 @@
 """Frames of a kwcoco dataset."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ndsampler._typing import BackendLike, PathLike
+from ndsampler.frames._alignable import norm_channels
 from ndsampler.frames._frames import Frames
-from ndsampler.frames._records import ImageRecord, coco_image_record
+from ndsampler.frames._records import ImageRecord, asset_dicts, coco_image_record
 
 __all__ = ['CocoFrames']
 
@@ -44,6 +45,23 @@ class CocoFrames(Frames):
 
     def _build_record(self, image_id: Any) -> ImageRecord:
         return coco_image_record(self.dset.imgs[image_id], self.dset.bundle_dpath)
+
+    def _build_pathinfo(self, image_id: Any) -> Dict[str, Any]:
+        """ndsampler 0.8's record of an image's files (see :meth:`Frames._build_pathinfo`).
+
+        As in 0.8, ``default`` is the ``channels`` of the image's own ``file_name`` (None
+        for an image made only of assets) and each record also has its ``file_name`` (as
+        the dataset gives it) and ``norm_channels``.
+        """
+        pathinfo = super()._build_pathinfo(image_id)
+        img = self.dset.imgs[image_id]
+        if img.get('file_name') is not None:
+            pathinfo['default'] = img.get('channels')
+        for obj in asset_dicts(img):  # keyed by channels as in 0.8 (the last of two assets with one key wins)
+            chan = pathinfo['channels'][obj.get('channels')]
+            chan['file_name'] = obj['file_name']
+            chan['norm_channels'] = norm_channels(chan['channels'])
+        return pathinfo
 
     def _default_workdir(self) -> str:
         return str(self.dset.bundle_dpath)

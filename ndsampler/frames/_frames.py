@@ -17,6 +17,7 @@ from ndsampler.channels import FusedChannelSpec
 from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
 from ndsampler.delayed.readers import get_reader, reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
+from ndsampler.frames._alignable import AlignableImageData, chan_info
 from ndsampler.frames._lazy import LazyRaster
 from ndsampler.frames._prepare import PrepareSummary, PrepareTask, check_workers, run_tasks, summarize
 from ndsampler.frames._records import Asset, ImageRecord
@@ -189,6 +190,28 @@ class Frames(abc.ABC):
         """
         ids = self.image_ids if image_ids is None else list(image_ids)
         return mismatches_of({gid: self._record(gid) for gid in ids}, self._source_header)
+
+    # -- ndsampler 0.8 internals that its clients and tests use ---------------------
+    @property
+    def _backend(self) -> Dict[str, Any]:
+        """The backend as ndsampler 0.8's config dict ``{'type': None | 'npy' | 'cog', 'config': {...}}``."""
+        return self.backend.to_dict()
+
+    def _build_pathinfo(self, image_id: Any) -> Dict[str, Any]:
+        """ndsampler 0.8's record of an image's files: ``id``, ``default``, ``width``, ``height``, ``channels``.
+
+        ``channels`` maps each asset's channel key to its ``path``, ``channels``,
+        ``warp_aux_to_img``, ``cache_type``, ``hashid_mode`` and, with a cache backend,
+        its ``cache`` file; ``default`` is the key loaded when none is given.
+        """
+        record = self._record(image_id)
+        dsize = record.dsize or (None, None)
+        return {'id': image_id, 'default': None, 'width': dsize[0], 'height': dsize[1],
+                'channels': {asset.channels: chan_info(self, asset) for asset in record.assets}}
+
+    def _load_alignable(self, image_id: Any) -> AlignableImageData:
+        """ndsampler 0.8's per-channel loader of an image (see :class:`AlignableImageData`)."""
+        return AlignableImageData(self._build_pathinfo(image_id), self._backend)
 
     # -- metadata -------------------------------------------------------------
     def _asset_channels(self, record: ImageRecord, index: int, num_bands: int) -> FusedChannelSpec:

@@ -13,7 +13,7 @@ from ndsampler._typing import PathLike
 from ndsampler.backends import is_remote
 from ndsampler.errors import InvalidOptionError
 
-__all__ = ['Asset', 'ImageRecord', 'coco_image_record', 'resolve_path']
+__all__ = ['Asset', 'ImageRecord', 'asset_dicts', 'coco_image_record', 'resolve_path']
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,19 @@ def _asset(obj: Mapping[str, Any], base_dpath: Optional[PathLike]) -> Asset:
     )
 
 
+def asset_dicts(img: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """The dicts of a kwcoco image's files, in the order of its record's assets.
+
+    The image itself when it has a ``file_name``, then its ``assets`` (new kwcoco) or,
+    when it has none, its ``auxiliary`` (old kwcoco).
+    """
+    objs: List[Mapping[str, Any]] = [img] if img.get('file_name') is not None else []
+    extra = img.get('assets')
+    if extra is None:
+        extra = img.get('auxiliary')
+    return objs + list(extra or [])
+
+
 def coco_image_record(img: Mapping[str, Any], base_dpath: Optional[PathLike]) -> ImageRecord:
     """Build the record of a kwcoco image dict.
 
@@ -99,14 +112,7 @@ def coco_image_record(img: Mapping[str, Any], base_dpath: Optional[PathLike]) ->
     >>> rec.assets[0].fpath, rec.assets[0].channels, rec.assets[0].is_aligned
     ('/data/a.tif', 'B1', False)
     """
-    assets: List[Asset] = []
-    if img.get('file_name') is not None:
-        assets.append(_asset(img, base_dpath))
-    extra = img.get('assets')
-    if extra is None:
-        extra = img.get('auxiliary')
-    for obj in extra or []:
-        assets.append(_asset(obj, base_dpath))
+    assets = [_asset(obj, base_dpath) for obj in asset_dicts(img)]
     if not assets:
         raise InvalidOptionError(f'image {img.get("id")!r} file_name / assets', None,
                                  'a file_name or a non-empty assets (auxiliary) list')

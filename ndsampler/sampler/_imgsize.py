@@ -12,7 +12,7 @@ from typing import Any
 
 from ndsampler.backends._reader import read_header
 from ndsampler.frames import CocoFrames
-from ndsampler.frames._records import coco_image_record
+from ndsampler.frames._records import asset_dicts, coco_image_record
 
 __all__ = ['fill_image_sizes']
 
@@ -22,13 +22,6 @@ _SERIAL_MAX = 8
 
 def _missing(obj: dict) -> bool:
     return obj.get('width') is None or obj.get('height') is None
-
-
-def _objs(img: dict) -> list[dict]:
-    """The dicts of an image's assets, in the order of its record's assets."""
-    objs = [img] if img.get('file_name') is not None else []
-    extra = img.get('assets')
-    return objs + list((img.get('auxiliary') or []) if extra is None else extra)
 
 
 def fill_image_sizes(dset: Any, workers: int | None = None) -> list[Any]:
@@ -60,7 +53,7 @@ def fill_image_sizes(dset: Any, workers: int | None = None) -> list[Any]:
     >>> fill_image_sizes(dset), (dset.imgs[gid]['width'], dset.imgs[gid]['height'])
     ([1], (7, 5))
     """
-    todo = [img for img in dset.dataset['images'] if _missing(img) or any(_missing(obj) for obj in _objs(img))]
+    todo = [img for img in dset.dataset['images'] if _missing(img) or any(_missing(obj) for obj in asset_dicts(img))]
     if not todo:
         return []
     frames = CocoFrames(dset)  # the None backend: sizes come from the sources' headers
@@ -68,7 +61,7 @@ def fill_image_sizes(dset: Any, workers: int | None = None) -> list[Any]:
 
     def fill(img: dict) -> bool:
         try:
-            for obj, asset in zip(_objs(img), coco_image_record(img, root).assets):
+            for obj, asset in zip(asset_dicts(img), coco_image_record(img, root).assets):
                 if _missing(obj) and obj is not img:
                     obj['width'], obj['height'] = read_header(asset.fpath).dsize
             if _missing(img):

@@ -165,3 +165,36 @@ def test_sampler_construction_leaves_an_unreadable_image_unsized(tmp_path):
     gone = dset.add_image(file_name=str(tmp_path / 'missing.png'))
     CocoSampler(dset, workdir=tmp_path)
     assert 'width' not in dset.imgs[gone] and 'height' not in dset.imgs[gone]
+
+
+def test_pathinfo_and_alignable_channels_as_0_8(tmp_path):
+    """0.8.1's own tests read ``_backend``, ``_build_pathinfo`` and ``_load_alignable``: one record per asset,
+    channels loaded at their own resolution or aligned to the image."""
+    rng = np.random.default_rng(5)
+    dset = kwcoco.CocoDataset()
+    assets = []
+    for chans, scale in [('B1', 1), ('B11', 3)]:
+        fpath = tmp_path / f'{chans}.tif'
+        kwimage.imwrite(fpath, rng.integers(0, 255, (30 // scale, 45 // scale, 1), dtype=np.uint8))
+        assets.append({'file_name': fpath.name, 'channels': chans, 'warp_aux_to_img': {'scale': scale}})
+    dset.add_image(name='x', width=45, height=30, auxiliary=assets)
+    dset.fpath = str(tmp_path / 'data.kwcoco.json')
+    frames = CocoFrames(dset, workdir=tmp_path, backend='npy')
+    assert frames._backend == {'type': 'npy', 'config': {}}
+    assert CocoFrames(dset)._backend['type'] is None
+    pathinfo = frames._build_pathinfo(1)
+    assert (pathinfo['id'], pathinfo['default'], pathinfo['width'], pathinfo['height']) == (1, None, 45, 30)
+    b11 = pathinfo['channels']['B11']
+    assert b11['file_name'] == 'B11.tif' and b11['path'] == str(tmp_path / 'B11.tif') and b11['cache_type'] == 'npy'
+    assert kwimage.Affine.coerce(b11['warp_aux_to_img']).matrix[0][0] == 3 and b11['cache'].endswith('.npy')
+    alignable = frames._load_alignable(1)
+    native = alignable._load_native_channel('B11')
+    assert isinstance(native, np.memmap) and native.shape == (10, 15, 1)
+    assert os.path.exists(b11['cache'])
+    fused = alignable._load_fused_region((slice(3, 12), slice(0, 9)), channels=['B1', 'B11'])
+    assert fused.shape == (9, 9, 2)
+    assert np.array_equal(fused[..., 0], np.asarray(frames.load_image(1, channels='B1'))[3:12, 0:9, 0])
+    crop = alignable._load_prefused_region((slice(4, 10), slice(4, 10)), channels=['B11'])['subregions'][0]['im']
+    assert crop.meta['transform'].matrix[0][0] == 3 and crop.meta['transform'].matrix[0][2] != 0
+    with pytest.raises(KeyError, match='no default'):
+        alignable._coerce_channels(None)
