@@ -464,7 +464,10 @@ class Frames(abc.ABC):
         not quantized, every band, no ``nodata`` conversion) comes back unread: a
         read-only ``np.memmap`` of the npy cache, a :class:`LazyRaster` of the COG cache.
         Slicing either (``im[y0:y1, x0:x1]``) reads only that window; ``np.asarray`` reads
-        it all. Anything else, and the None backend, is read into an array here.
+        it all. Anything else, and the None backend, is read into an array here. Either
+        is of the source's current version (a frame whose source was edited is rebuilt
+        first); a LazyRaster's reads verify the frame's block checksums, the memmap's
+        cannot (numpy reads it directly: ``load_region`` and the sampler verify).
         ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
         """
         if cache:

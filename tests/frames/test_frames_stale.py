@@ -47,6 +47,7 @@ def rewrite(src, seed: int) -> np.ndarray:
     data = pixels(seed)
     with open(src, 'r+b') as file:
         ok, png = cv2.imencode('.png', data[:, :, ::-1])
+        assert ok
         file.write(png.tobytes())
         file.truncate()
     bump_mtime(src, seed)
