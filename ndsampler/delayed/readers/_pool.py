@@ -122,8 +122,9 @@ class ReaderPool:
     change under one name): those are stat-ed once, when marked or opened, and
     instead the source they were made from (if the mark names one) is stat-ed on
     every :meth:`get`, so an in-place edit of a source is noticed on its next
-    read; a mark's verifier checks the bytes each read decodes. Remote paths (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are
-    opened by GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
+    read; a mark's verifier checks the bytes each read decodes. Remote paths
+    (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are opened by
+    GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
 
     Parameters
     ----------
