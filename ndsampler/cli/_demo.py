@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple
 
 import kwcoco
 import kwimage
@@ -18,6 +18,9 @@ from ndsampler.demodata import demo_images, demo_video
 from ndsampler.errors import ConversionError
 from ndsampler.frames import CocoFrames
 from ndsampler.sampler import CocoSampler
+
+if TYPE_CHECKING:
+    from ndsampler_torch import PredictSummary
 
 __all__ = ['DemoCLI', 'DemoSizes', 'DEMO_SIZES', 'run_demo', 'stitch_predictions']
 
@@ -52,29 +55,30 @@ def _prepare(sampler: CocoSampler, workers: int, log: Callable[[str], None]) -> 
 
 
 def stitch_predictions(sampler: CocoSampler, model: Any, class_names: list, gid: int,
-                       window: Tuple[int, int], short_code: str = 'demo_pred') -> Dict[str, Any]:
+                       window: Tuple[int, int], short_code: str = 'demo_pred', workers: int = 0,
+                       batch_size: int = 8) -> PredictSummary:
     """Run ``model`` over a window grid of image ``gid`` and stitch its class probabilities into a COG.
 
-    ``model`` maps ``(1, C, h, w)`` windows to ``1 + len(class_names)`` logits (0: background).
-    The asset (channels ``background|<class names>``, quantized probabilities) is
-    registered on the image in ``sampler.dset`` (not saved). Returns the manager's
-    finalize info (``fpath``, ``asset``).
+    ``model`` maps ``(B, C, h, w)`` windows to ``1 + len(class_names)`` logits (0: background);
+    :func:`ndsampler_torch.predict` runs its softmax in batches, windows read by ``workers``
+    DataLoader processes, overlapping by a quarter and blended with gaussian weights. The asset
+    (channels ``background|<class names>``, probabilities quantized over ``(0, 1)``) is
+    registered on the image and ``sampler.dset`` is saved. Returns the :class:`PredictSummary`.
     """
     import torch
-    from ndsampler.stitch import CocoStitchingManager
+    from ndsampler_torch import predict
 
-    grid = sampler.new_sample_grid('image_detection', window, use_annots=False)
-    targets = [tr for tr in grid['targets'] if tr['gid'] == gid]
-    manager = CocoStitchingManager(sampler.dset, short_code, '|'.join(['background', *class_names]), expected_minmax=(0, 1),
-                                   overwrite=True)
-    manager.register_expected(gid, len(targets))
-    with torch.no_grad():
-        for target in targets:
-            im = sampler.load_sample(target, with_annots=False)['im']
-            batch = torch.from_numpy(np.ascontiguousarray(im.transpose(2, 0, 1), dtype=np.float32))[None]
-            probs = torch.softmax(model(batch), dim=1)[0].permute(1, 2, 0).numpy()
-            manager.accumulate_image(gid, target['slices'], probs)
-    return manager.finalize_image(gid)
+    class Probabilities(torch.nn.Module):
+        def __init__(self, logits: Any) -> None:
+            super().__init__()
+            self.logits = logits
+
+        def forward(self, x: Any) -> Any:
+            return torch.softmax(self.logits(x), dim=1)
+
+    return predict(sampler, Probabilities(model), window, overlap=0.25, batch_size=batch_size, num_workers=workers,
+                   output=short_code, image_ids=[gid], quantize=True, minmax=(0, 1),
+                   out_channels='|'.join(['background', *class_names]))
 
 
 def _prediction_png(dset: kwcoco.CocoDataset, gid: int, channels: str, fpath: str) -> None:
@@ -144,12 +148,13 @@ def run_demo(out: PathLike, size: str = 'full', steps: int = 30, workers: int = 
         result['losses'] = trained['losses']
         log(f'[demo] loss {trained["losses"][0]:.3f} -> {trained["losses"][-1]:.3f}')
         gid = sampler.image_ids[0]
-        info = stitch_predictions(sampler, trained['model'], trained['class_names'], gid, sizes.window)
-        images.dump(images.fpath, newlines=True)
-        result['prediction_asset'] = str(info['fpath'])
+        summary = stitch_predictions(sampler, trained['model'], trained['class_names'], gid, sizes.window,
+                                     workers=workers)
+        asset = summary.assets[0]
+        result['prediction_asset'] = asset['fpath']
         result['prediction_png'] = os.path.join(out, 'prediction.png')
-        _prediction_png(images, gid, info['asset']['channels'], result['prediction_png'])
-        log(f'[demo] stitched predictions over image {gid} -> {info["fpath"]} (registered in {images.fpath})')
+        _prediction_png(images, gid, asset['channels'], result['prediction_png'])
+        log(f'[demo] {summary}; image {gid} -> {asset["fpath"]}')
     log(f'[demo] done in {time.perf_counter() - start:.1f}s; outputs:')
     for key, value in result.items():
         if key != 'losses' and value is not None:
