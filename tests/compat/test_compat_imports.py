@@ -13,7 +13,7 @@ import ndsampler
 #: (its ``__all__`` or, without one, its public globals; the imported helper modules such as ``np`` are
 #: checked separately below).
 UPSTREAM_NAMES = {
-    'ndsampler.abstract_frames': ['Frames', 'SimpleFrames'],
+    'ndsampler.abstract_frames': ['Frames', 'SimpleFrames', 'AlignableImageData'],
     'ndsampler.abstract_sampler': ['AbstractSampler'],
     'ndsampler.category_tree': ['CategoryTree'],
     'ndsampler.coco_dataset': ['CocoDataset'],
