@@ -21,12 +21,15 @@ Everything else comes from PyPI:
 * ``kd-loop``: a training-style loop of ``KWCocoVideoDataset`` over
   ``vidshapes8-multispectral`` (``channels='B1|B8'``, ``time_steps=3``, input
   scale native and 0.5, DataLoader with 0 and 2 workers, ``--batches`` batches):
-  grid locations alternating positives and negatives; per configuration one
-  ``build`` check, then per batch ``loads``, ``keys``, ``shapes`` and
-  ``dtypes``; for ours also ``same-grid-as-0.8.1`` (grid length and chosen
-  locations), per batch ``same-window-as-0.8.1`` (frames, window, annotation
-  counts) and ``same-keys-shapes-dtypes-as-0.8.1`` (the nested keys, shapes
-  and dtypes of every item, values ignored).
+  explicit targets (the client's grid order is random: windows centred on an
+  annotation alternating with corner windows, one video after another); per
+  configuration one ``build`` check, then per batch ``loads``, ``keys``,
+  ``shapes`` and ``dtypes``; for ours also ``same-grid-as-0.8.1`` (the number
+  of grid locations the client builds), per batch ``same-window-as-0.8.1`` (frames, window, annotation
+  counts), ``same-keys-shapes-dtypes-as-0.8.1`` (the nested keys, shapes
+  and dtypes of every item, values ignored) and ``same-pixels-as-0.8.1`` (each
+  band's mean over the window to 4 significant digits; COMPAT.md's fixes may move it). Both
+  venvs load copies of one generated demo (kwcoco's demo is not repeatable).
 * ``install``: kwcoco-dataloader's undeclared ``pyqtree`` comes with ndsampler.
 
 The driver prints one row per case (0.8.1 result, ours result) and the counts
@@ -205,6 +208,7 @@ def run_worker(venv: Path, suite: str, run_dir: Path, args: dict,
     # each venv its own caches: kwcoco demo data, ndsampler caches, ~/.cache
     env['XDG_CACHE_HOME'] = str(run_dir / 'cache')
     env['MPLBACKEND'] = 'Agg'
+    env['PYTHONHASHSEED'] = '0'  # set orders repeat from run to run and venv to venv
     env.pop('PYTHONPATH', None)
     cmd = [venv / 'bin' / 'python', Path(__file__).resolve(), 'worker', suite,
            out, json.dumps(args)]
@@ -291,7 +295,8 @@ def _upstream_namespace(path: str, modname: str) -> dict:
                 pass
     try:
         mod = importlib.import_module(modname)
-    except ImportError:
+    except ImportError as exc:
+        ns['__compat_import_error__'] = f'{type(exc).__name__}: {exc}'
         return ns
     ns.update({k: v for k, v in vars(mod).items() if not k.startswith('__')})
     return ns
@@ -337,6 +342,11 @@ def _doctest_file(path: str, label: str, modname: str | None, emit: _Emit) -> No
                 etype, evalue = info[0].__name__, str(info[1])
             else:
                 lines, etype, evalue = ex.repr_failure(), 'DoctestFailure', ''
+            missing = ex.module.__dict__.get('__compat_import_error__') if upstream_text else None
+            if missing and etype == 'NameError':
+                # the name lives in upstream's module, which the installed package lacks
+                lines = [missing, *lines]
+                etype, evalue = missing.split(': ', 1)
             emit(name, _result('fail', lines, exc_type=etype,
                                exc_msg=evalue.splitlines()[0][:300] if evalue else ''))
 
@@ -427,8 +437,15 @@ def _loop(args: dict, emit: _Emit) -> None:
         for b in range(nb):
             cases += [f'{pre}::batch{b}:{c}' for c in ('loads', 'keys', 'shapes', 'dtypes')]
     emit.plan(cases)
-    dset = kwcoco.CocoDataset.demo('vidshapes8-multispectral', num_frames=5,
-                                   dpath=str(Path.cwd() / 'demo'))
+    # kwcoco's demo is not deterministic from run to run: both venvs load a
+    # copy of one generated dataset (a copy, so neither sees the other's caches)
+    shared = Path(args['loop_demo'])
+    if not shared.exists():
+        kwcoco.CocoDataset.demo('vidshapes8-multispectral', num_frames=5, dpath=str(shared))
+    local = Path.cwd() / 'loop-demo'
+    shutil.rmtree(local, ignore_errors=True)
+    shutil.copytree(shared, local, ignore=shutil.ignore_patterns('_cache'))
+    dset = kwcoco.CocoDataset(str(next(local.glob('*.kwcoco.json'))))
     sigs = {}
     for s, w in configs:
         pre = f'kd-loop::scale={s},workers={w}'
@@ -437,12 +454,14 @@ def _loop(args: dict, emit: _Emit) -> None:
             from torch.utils.data import Subset
             ds = KWCocoVideoDataset(dset.copy(), mode='test', time_steps=3,
                                     window_dims=(128, 128), channels='B1|B8',
-                                    input_space_scale=s, failed_sample_policy='raise')
+                                    input_space_scale=s, failed_sample_policy='raise',
+                                    use_grid_cache=False)
             ds.disable_augmenter = True
             assert len(ds) > 0, f'empty sample grid: len={len(ds)}'
-            idxs = _loop_indexes(ds.sample_grid, nb * LOOP_BATCH_SIZE)
-            sigs[f'{pre}::grid'] = {'len': len(ds), 'indexes': idxs}
-            loader = ds.make_loader(subset=Subset(ds, idxs), batch_size=LOOP_BATCH_SIZE,
+            targets = _loop_targets(dset, nb * LOOP_BATCH_SIZE)
+            sigs[f'{pre}::grid'] = {'len': len(ds)}
+            # Subset, as the client's worker_init_fn expects; its "indices" are target dicts
+            loader = ds.make_loader(subset=Subset(ds, targets), batch_size=LOOP_BATCH_SIZE,
                                     num_workers=w, shuffle=False)
             it = iter(loader)
             emit(f'{pre}::build', _result('pass'))
@@ -466,6 +485,9 @@ def _loop(args: dict, emit: _Emit) -> None:
                 continue
             sigs[bp] = [_signature(item) for item in batch]
             sigs[f'{bp}:window'] = [_window(item) for item in batch]
+            sigs[f'{bp}:pixels'] = [[{f'{m}[{c}]': f'{float(v):.4g}' for m, a in f['modes'].items()
+                                      for c, v in zip(m.split('|'), a.float().mean(dim=(1, 2)))}
+                                     for f in item['frames']] for item in batch]
             for c, check in (('keys', _check_keys), ('shapes', _check_shapes),
                              ('dtypes', _check_dtypes)):
                 try:
@@ -477,12 +499,35 @@ def _loop(args: dict, emit: _Emit) -> None:
     Path(args['sig_out']).write_text(json.dumps(sigs, indent=1))
 
 
-def _loop_indexes(grid: dict, n: int) -> list[int]:
-    """Grid locations to load: positives and negatives alternating (so batches hold annotations)."""
-    pos, neg = list(grid.get('positives_indexes', [])), list(grid.get('negatives_indexes', []))
-    out = [i for pair in zip(pos, neg) for i in pair]
-    out += [i for i in pos + neg + list(range(len(grid['targets']))) if i not in out]
-    return [int(i) for i in out[:n]]
+def _loop_targets(dset, n: int) -> list[dict]:
+    """Explicit targets, the same in both venvs (the client's own grid order is random).
+
+    Target ``k``: video ``k % V``, three consecutive frames, a 128 px window in
+    video space centred on the first frame's first annotation for even ``k``,
+    at the video's top-left corner for odd ``k``.
+    """
+    import numpy as np
+    vids = sorted(dset.videos())
+    out = []
+    for k in range(n):
+        vid = vids[k % len(vids)]
+        gids = sorted(dset.index.vidid_to_gids[vid], key=lambda g: dset.index.imgs[g].get('frame_index', 0))
+        start = (k // len(vids)) % max(len(gids) - 2, 1)
+        gids = [int(g) for g in gids[start:start + 3]]
+        video = dset.index.videos[vid]
+        x0 = y0 = 0
+        aids = sorted(dset.index.gid_to_aids[gids[0]])
+        if k % 2 == 0 and aids:
+            x, y, w, h = dset.index.anns[aids[0]]['bbox']
+            warp = dset.coco_image(gids[0]).warp_vid_from_img
+            cx, cy, _ = np.asarray(warp.matrix) @ np.array([x + w / 2, y + h / 2, 1.0])
+            x0 = int(min(max(cx - 64, 0), max(video['width'] - 128, 0)))
+            y0 = int(min(max(cy - 64, 0), max(video['height'] - 128, 0)))
+        out.append({'main_idx': k, 'video_id': vid, 'gids': gids, 'main_gid': gids[0],
+                    'space_slice': (slice(y0, y0 + 128), slice(x0, x0 + 128)),
+                    'resampled': 0, 'label': 'positive' if k % 2 == 0 else 'unknown',
+                    'annot_info': None})
+    return out
 
 
 def _window(item: dict) -> dict:
@@ -578,22 +623,24 @@ def worker(suite: str, out: str, args: dict) -> None:
 # report
 # ----------------------------------------------------------------------------
 
-def _compare_signatures(work: Path, ours: dict) -> None:
-    """Add ours' ``same-as-0.8.1`` checks from both venvs' batch signatures."""
+def _compare_signatures(work: Path, res08: dict, ours: dict) -> None:
+    """Add the ``same-...-as-0.8.1`` checks from both venvs' batch records (0.8.1 is the reference)."""
     f08 = work / 'run-08' / 'kd-loop-signatures.json'
     fours = work / 'run-ours' / 'kd-loop-signatures.json'
     ref = json.loads(f08.read_text()) if f08.exists() else {}
     got = json.loads(fours.read_text()) if fours.exists() else {}
     for key, sig in ref.items():
-        what = {'grid': 'grid', 'window': 'window'}.get(key.rsplit(':', 1)[-1], 'keys-shapes-dtypes')
+        what = {'grid': 'grid', 'window': 'window', 'pixels': 'pixels'}.get(
+            key.rsplit(':', 1)[-1], 'keys-shapes-dtypes')
         base = key.rsplit(':', 1)[0] if what != 'keys-shapes-dtypes' else key
         case = f'{base}:same-{what}-as-0.8.1'
+        res08[case] = _result('pass')
         if key not in got:
             ours[case] = _result('fail', ['batch did not load in ours'], exc_type='LoadFailed')
         elif got[key] == sig:
             ours[case] = _result('pass')
         else:
-            diff = _sig_diff(sig, got[key], key)
+            diff = _sig_diff(sig, got[key], 'item' if what == 'keys-shapes-dtypes' else what)
             ours[case] = _result('fail', diff[:6], exc_type='SignatureMismatch',
                                  exc_msg=diff[0] if diff else '')
 
@@ -628,6 +675,8 @@ def _cause(res: dict) -> str:
         m = re.search(r"'([^']+)' (?:object|module) has no attribute '([^']+)'", msg)
         if m:
             return f'missing attribute {m.group(1)}.{m.group(2)}'
+    if etype == 'SignatureMismatch':
+        return 'differs from 0.8.1: ' + re.sub(r'\[\d+\]', '[]', msg)[:110]
     if etype == 'KeyError':
         return f'KeyError {msg[:60]}'
     if etype == 'TypeError' and 'unexpected keyword' in msg:
@@ -636,9 +685,13 @@ def _cause(res: dict) -> str:
     return f'{etype}: {re.sub(r"[0-9]+", "N", msg)[:70]}'
 
 
+def _suite(case: str) -> str:
+    return case.split('::')[0]
+
+
 def report(work: Path, res08: dict, ours: dict) -> None:
     cases = list(dict.fromkeys([*res08, *ours]))
-    suite_of = {c: c.split('::')[0] if '::' in c else c.split(':')[0] for c in cases}
+    suite_of = {c: _suite(c) for c in cases}
     width = min(max(len(c) for c in cases), 110)
     print(f"\n{'case':<{width}}  {'0.8.1':<6} ours")
     for c in cases:
@@ -728,7 +781,8 @@ def main(argv: list[str] | None = None) -> None:
         wargs = {'nd_src': str(paths['nd_src']), 'kd_src': str(paths['kd_src']),
                  'examples': str(ns.examples.resolve()) if ns.examples else None,
                  'kd_all': ns.kd_all, 'batches': ns.batches,
-                 'sig_out': str(run_dir / 'kd-loop-signatures.json')}
+                 'sig_out': str(run_dir / 'kd-loop-signatures.json'),
+                 'loop_demo': str(work / 'loop-demo')}
         if 'install' in suites:
             results[which].update(install)
         for suite in suites:
@@ -736,9 +790,19 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             print(f'  venv-{which}: {suite}', flush=True)
             results[which].update(run_worker(venv, suite, run_dir, wargs, 3 * FILE_TIMEOUT, log))
+    carried = set()
+    for which, key in (('08', '0.8.1'), ('ours', 'ours')):
+        for case, res in prev.get(key, {}).items():
+            if _suite(case) not in suites and case not in results[which]:
+                results[which][case] = res
+                carried.add(_suite(case))
+    if carried:
+        print(f'carried over from the previous results.json: {sorted(carried)}')
     if 'kd-loop' in suites:
-        results['ours'] = {k: v for k, v in results['ours'].items() if '-as-0.8.1' not in k}
-        _compare_signatures(work, results['ours'])
+        for side in results.values():
+            for k in [k for k in side if '-as-0.8.1' in k]:
+                del side[k]
+        _compare_signatures(work, results['08'], results['ours'])
     report(work, results['08'], results['ours'])
 
 
