@@ -54,7 +54,11 @@ def optimize(node: DelayedImage) -> DelayedImage:
                 return node
         return _optimize_chain(node)
     if kind is DelayedWarp:
-        return _optimize_chain(node)
+        if node.valid_box is None:
+            return _optimize_chain(node)
+        child = optimize(node.child)
+        return node if child is node.child else DelayedWarp(child, node.transform, node.dsize,
+                                                             valid_box=node.valid_box, **node.params)
     if kind is DelayedDequantize:
         return DelayedDequantize(optimize(node.child), node.quantization)
     if kind is DelayedOverview:
@@ -85,6 +89,13 @@ def _compose_bands(outer, inner):
     return [outer[i] for i in inner]
 
 
+def _in_chain(node: DelayedImage) -> bool:
+    """A crop, or a warp the optimizer has not written (one with a ``valid_box`` is already a window's warp:
+    folding it again would lose which of its input is image), so a chain stops there."""
+    kind = type(node)
+    return kind is DelayedCrop or (kind is DelayedWarp and node.valid_box is None)
+
+
 class _Step(NamedTuple):
     """One crop or warp of a chain."""
 
@@ -104,7 +115,7 @@ class _Chain:
     def __init__(self, top: DelayedImage):
         ops = []
         node = top
-        while type(node) in (DelayedCrop, DelayedWarp):
+        while _in_chain(node):
             ops.append(node)
             node = node.child
         self.base = node
@@ -221,7 +232,7 @@ def _crop_into(base: DelayedImage, slices, bands) -> DelayedImage:
     if kind is DelayedNans:
         chans = base.channels if bands is None else base.channels[bands]
         return DelayedNans((sl_x.stop - sl_x.start, sl_y.stop - sl_y.start), chans)
-    if kind in (DelayedCrop, DelayedWarp):
+    if _in_chain(base):
         return _optimize_chain(DelayedCrop(base, slices, bands))
     if kind is DelayedOverview:
         base = _optimize_overview(base)
@@ -315,8 +326,9 @@ def _warp_into(chain: _Chain) -> DelayedImage:
             # the overview's pixels are the base's scaled down by to_inner's diagonal
             fx, fy = to_inner[0, 0], to_inner[1, 1]
             limit = (limit[0] / fx, limit[1] / fy, limit[2] / fx, limit[3] / fy)
-            data = (data[0] / fx, data[1] / fy, data[2] / fx, data[3] / fy)
-            data = _intersect(_slices_box(box_to_slices(data)), (0, 0) + tuple(inner.dsize))
+            if not _is_empty(data):
+                data = (data[0] / fx, data[1] / fy, data[2] / fx, data[3] / fy)
+                data = _intersect(_slices_box(box_to_slices(data)), (0, 0) + tuple(inner.dsize))
 
     sx, sy = axis_scales(to_out)
     support_x, support_y = kernel_support(params['interpolation'], params['antialias'], sx, sy)
