@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ndsampler.errors import InvalidOptionError, UnknownIdError, WindowError
+from ndsampler.regions._columns import box_columns, image_columns
 from ndsampler.regions._index import BoxIndex, visible_fraction
 
 __all__ = ['FrameIntersectionIndex']
@@ -70,19 +71,16 @@ class FrameIntersectionIndex:
     @classmethod
     def from_coco(cls, dset, verbose: int = 0) -> 'FrameIntersectionIndex':
         """Index the boxes of a ``kwcoco.CocoDataset``."""
-        imgs = dset.dataset['images']
-        missing = [img['id'] for img in imgs if img.get('width') is None or img.get('height') is None]
-        if missing:
-            raise WindowError(f'image id={missing[0]!r} has no width/height; call dset._ensure_imgsize() first')
-        anns = [ann for ann in dset.dataset['annotations'] if ann.get('bbox') is not None]
-        xywh = np.array([ann['bbox'] for ann in anns], dtype=float).reshape(-1, 4)
+        gids, dsize = image_columns(dset)
+        if np.isnan(dsize).any():
+            missing = int(gids[np.isnan(dsize).any(axis=1)][0])
+            raise WindowError(f'image id={missing!r} has no width/height; call dset._ensure_imgsize() first')
+        boxes = box_columns(dset)
+        xywh, box_gids = boxes.xywh, boxes.gid
         ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-        gids = np.array([img['id'] for img in imgs], dtype=np.int64)
-        dsize = np.array([(img['width'], img['height']) for img in imgs], dtype=float).reshape(-1, 2)
-        box_gids = np.array([ann['image_id'] for ann in anns], dtype=np.int64)
         self = cls()
         self.index = BoxIndex(gids, dsize, box_gids, ltrb)
-        self.aids = np.array([ann['id'] for ann in anns], dtype=np.int64)
+        self.aids = boxes.aid
         rows_of = {gid: [] for gid in gids.tolist()}
         for row, gid in enumerate(box_gids.tolist()):
             rows_of[gid].append(row)

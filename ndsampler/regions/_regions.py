@@ -14,6 +14,7 @@ import numpy as np
 from ndsampler._typing import Target
 from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
+from ndsampler.regions._columns import box_columns, image_columns
 from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
 from ndsampler.regions._pool import TargetPool
 from ndsampler.regions._rng import ensure_generator
@@ -145,20 +146,14 @@ class CocoRegions:
 
     # -- the index ------------------------------------------------------------------------
     def _build_table(self) -> dict[str, np.ndarray]:
-        imgs = self.dset.dataset['images']
-        image_ids = np.fromiter((img['id'] for img in imgs), dtype=np.int64, count=len(imgs))
-        try:
-            dsize = np.array([(img['width'], img['height']) for img in imgs], dtype=float).reshape(-1, 2)
-        except KeyError:
-            missing = next(img['id'] for img in imgs if 'width' not in img or 'height' not in img)
+        image_ids, dsize = image_columns(self.dset)
+        if np.isnan(dsize).any():
+            missing = int(image_ids[np.isnan(dsize).any(axis=1)][0])
             raise TargetError(f'image id={missing!r} has no width/height; regions never read pixels, '
-                              'so call dset._ensure_imgsize() first') from None
-        anns = [ann for ann in self.dset.dataset['annotations'] if ann.get('bbox') is not None]
-        n = len(anns)
-        xywh = np.array([ann['bbox'] for ann in anns], dtype=float).reshape(n, 4)
+                              'so call dset._ensure_imgsize() first')
+        boxes = box_columns(self.dset)
+        n, xywh, cids = len(boxes.aid), boxes.xywh, boxes.category_id
         ltrb = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-        cids = np.fromiter((ann.get('category_id', -1) if ann.get('category_id') is not None else -1
-                            for ann in anns), dtype=np.int64, count=n)
         cats = self.dset.cats
         lower = {cid: str(cat['name']).lower() for cid, cat in cats.items()}
         ignore_ids = [cid for cid, name in lower.items() if name in self.ignore_classes]
@@ -166,8 +161,8 @@ class CocoRegions:
         id_to_idx = self.classes.id_to_idx
         label_of = np.vectorize(lambda c: id_to_idx.get(int(c), -1), otypes=[np.int64])
         table = {
-            'aid': np.fromiter((ann['id'] for ann in anns), dtype=np.int64, count=n),
-            'gid': np.fromiter((ann['image_id'] for ann in anns), dtype=np.int64, count=n),
+            'aid': boxes.aid,
+            'gid': boxes.gid,
             'category_id': cids,
             'label': label_of(cids) if n else np.zeros(0, np.int64),
             'ltrb': ltrb,

@@ -13,6 +13,7 @@ from typing import Any
 from ndsampler.backends._reader import read_header
 from ndsampler.frames import CocoFrames
 from ndsampler.frames._records import asset_dicts, coco_image_record
+from ndsampler.regions._columns import is_sql_view
 
 __all__ = ['fill_image_sizes']
 
@@ -29,7 +30,8 @@ def fill_image_sizes(dset: Any, workers: int | None = None) -> list[Any]:
 
     Reads headers only, never pixels; threads (``workers``, default up to 8) when more
     than a few images need it. An image whose files cannot be read keeps its missing
-    size, as with ndsampler 0.8 (the regions report it when they need it).
+    size, as with ndsampler 0.8 (the regions report it when they need it). kwcoco's SQL
+    view is read-only and left as it is (size the JSON dataset before ``view_sql()``).
 
     Parameters
     ----------
@@ -53,6 +55,10 @@ def fill_image_sizes(dset: Any, workers: int | None = None) -> list[Any]:
     >>> fill_image_sizes(dset), (dset.imgs[gid]['width'], dset.imgs[gid]['height'])
     ([1], (7, 5))
     """
+    if is_sql_view(dset):
+        # kwcoco's SQL view is read-only (a changed dict lives only in its LRU cache): its sizes
+        # must be in the dataset before view_sql(); the regions name an image without one.
+        return []
     todo = [img for img in dset.dataset['images'] if _missing(img) or any(_missing(obj) for obj in asset_dicts(img))]
     if not todo:
         return []

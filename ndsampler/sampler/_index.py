@@ -15,6 +15,7 @@ import kwimage
 from ndsampler.channels import GENERIC_SENSOR
 from ndsampler.errors import UnknownIdError
 from ndsampler.geometry import affine_of
+from ndsampler.regions._columns import image_annotation_values
 
 __all__ = ['DatasetIndex']
 
@@ -106,8 +107,10 @@ class DatasetIndex:
         """True when some annotation of image ``gid`` has a non-empty ``key`` (cached per image and key)."""
         found = self._image_has.get((gid, key))
         if found is None:
-            anns = self.dset.index.anns
-            values = (anns[aid].get(key) for aid in self.dset.index.gid_to_aids.get(gid, ()))
+            values = image_annotation_values(self.dset, gid, key)  # one query on a SQL view
+            if values is None:
+                anns = self.dset.index.anns
+                values = (anns[aid].get(key) for aid in self.dset.index.gid_to_aids.get(gid, ()))
             found = any(value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
                         for value in values)
             self._image_has[(gid, key)] = found
