@@ -90,8 +90,11 @@ def _compose_bands(outer, inner):
 
 
 def _in_chain(node: DelayedImage) -> bool:
-    """A crop, or a warp the optimizer has not written (one with a ``valid_box`` is already a window's warp:
-    folding it again would lose which of its input is image), so a chain stops there."""
+    """Whether a chain of crops and warps continues through ``node``.
+
+    A warp with a ``valid_box`` was written by the optimizer over a padded window:
+    folding it again would lose which part of its input is image, so a chain ends there.
+    """
     kind = type(node)
     return kind is DelayedCrop or (kind is DelayedWarp and node.valid_box is None)
 
@@ -174,7 +177,7 @@ def _is_empty(box) -> bool:
 
 
 def _base_extent(matrix: np.ndarray, dsize) -> tuple[int, int, int, int]:
-    """The extent ``[0, w] x [0, h]`` of a step's output in base pixels, for a whole-pixel shift ``matrix`` from the base."""
+    """A step's output extent ``[0, w] x [0, h]`` in base pixels (``matrix``: its whole-pixel shift from the base)."""
     tx, ty = -int(round(matrix[0, 2])), -int(round(matrix[1, 2]))
     return tx, ty, tx + dsize[0], ty + dsize[1]
 
