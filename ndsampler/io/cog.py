@@ -142,7 +142,8 @@ def write_cog(
         with atomic_write(fpath, suffix='.tif') if atomic else contextlib.nullcontext(Path(fpath)) as tmp:
             if data.nbytes <= _IN_MEMORY_LIMIT:
                 with rasterio.open('', 'w', driver='MEM', **profile) as staging:
-                    _fill(staging, data, tags, rows=h)
+                    # strips, so a computed or memory-mapped input is never copied whole besides the staging
+                    _fill(staging, data, tags, rows=blocksize * 4)
                     rasterio.shutil.copy(staging, tmp, driver='COG', **options)
             else:
                 # Large (often memory-mapped) inputs are staged in a tiled GTiff on

@@ -80,6 +80,7 @@ def write_result(
     compress: str = 'DEFLATE',
     blocksize: int = 128,
     tags: dict[str, Any] | None = None,
+    level: int | None = None,
 ) -> dict[str, Any] | None:
     """Write an (H, W, C) float result; returns the quantization dict (None when not quantized).
 
@@ -93,6 +94,8 @@ def write_result(
         ``tif`` is a tiled GeoTIFF without overviews; ``png`` needs ``quantize``.
     quantize : bool
         Quantize to :data:`PROB_FORMATS` ``[prob_format]`` (range ``minmax`` or the data's).
+    level : int | None
+        Compression level for cog / tif (see :func:`~ndsampler.io.write_cog`).
     """
     quantization = None
     source: Any = result
@@ -114,7 +117,7 @@ def write_result(
         tags['quantization'] = json.dumps(quantization)
     # GDAL's block cache defaults to 5% of RAM; cap it so huge outputs are written in bounded memory
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-        write_cog(fpath, source, blocksize=blocksize, compress=compress,
+        write_cog(fpath, source, blocksize=blocksize, compress=compress, level=level,
                   overviews='auto' if prob_format == 'cog' else 0,
                   nodata=quantization['nodata'] if quantization else float('nan'), tags=tags)
     return quantization

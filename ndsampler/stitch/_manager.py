@@ -78,6 +78,8 @@ class CocoStitchingManager:
         GDAL compression for cog / tif.
     prob_blocksize : int
         Tile size for cog / tif.
+    prob_level : int | None
+        Compression level for cog / tif (see :func:`~ndsampler.io.write_cog`); None: GDAL's default.
     quantize : bool
         Write integers (int16, uint8 for png) with a ``quantization`` dict on the asset.
     dtype : dtype
@@ -135,6 +137,7 @@ class CocoStitchingManager:
         prob_format: str = 'cog',
         prob_compress: str = 'DEFLATE',
         prob_blocksize: int = 128,
+        prob_level: int | None = None,
         quantize: bool = True,
         dtype: Any = 'float32',
         assets_dname: str = '_assets',
@@ -161,6 +164,7 @@ class CocoStitchingManager:
         self.prob_format = prob_format
         self.prob_compress = prob_compress
         self.prob_blocksize = prob_blocksize
+        self.prob_level = prob_level
         self.quantize = quantize
         self.dtype = coerce_float_dtype(dtype)
         self.write_probs = write_probs
@@ -396,7 +400,8 @@ class CocoStitchingManager:
             self.prob_dpath.mkdir(parents=True, exist_ok=True)
             quantization = write_result(
                 fpath, result, self.prob_format, self.quantize, minmax=self.expected_minmax,
-                compress=self.prob_compress, blocksize=self.prob_blocksize, tags={'channels': self.chan_code})
+                compress=self.prob_compress, blocksize=self.prob_blocksize, tags={'channels': self.chan_code},
+                level=self.prob_level)
             asset = {
                 'file_name': os.path.relpath(fpath, self.result_dataset.bundle_dpath),
                 'channels': self.chan_code,
