@@ -48,6 +48,8 @@ GAUSSIAN_SIGMA = 0.125
 GAUSSIAN_FLOOR = 1e-3
 #: head name of a model that returns one tensor
 DEFAULT_HEAD = 'pred'
+#: ``memmap='auto'`` keeps a head's canvases on disk once an image's canvas (sums + weights) exceeds this
+AUTO_MEMMAP_BYTES = 64 * 2 ** 20
 
 
 def importance_map(window_dims: Sequence[int], blend: str = 'gaussian') -> np.ndarray | None:
@@ -205,9 +207,10 @@ def _build_windows(dset: Any, dims: tuple[int, int], overlap: float, scale: floa
                 windows.append(_Window({'gid': gid, 'space_slice': space, **options}, (gid,), out))
         return windows
     wanted = set(image_ids)
-    stride = time_dims if time_stride is None else time_stride
+    stride = time_dims if time_stride is None else _check_positive_int('time_stride', time_stride)
     if not 1 <= stride <= time_dims:
-        raise errors.InvalidOptionError('time_stride', time_stride, f'an int in [1, {time_dims}] so every frame is covered')
+        raise errors.InvalidOptionError('time_stride', time_stride,
+                                        f'an int in [1, {time_dims}] so every frame is covered')
     for vidid, video in dset.index.videos.items():
         gids = list(dset.index.vidid_to_gids[vidid])
         if not wanted.intersection(gids):
@@ -225,7 +228,7 @@ def _build_windows(dset: Any, dims: tuple[int, int], overlap: float, scale: floa
     return windows
 
 
-def _resolve_output(dset: Any, output: PathLike) -> tuple[str, Path | None]:
+def _resolve_output(output: PathLike) -> tuple[str, Path | None]:
     """``(short_code, folder)``: a plain name is a short code under ``<bundle>/_assets/``; a path is the folder."""
     text = os.fspath(output)
     if os.sep in text or (os.altsep and os.altsep in text):
@@ -281,11 +284,25 @@ class _Heads:
         if len(set(codes.values())) != len(codes):
             raise errors.InvalidOptionError('out_channels', self.out_channels, 'a distinct channel code per head')
         for name, code in codes.items():
+            kw = dict(self.manager_kw)
+            if isinstance(kw['memmap'], str) and kw['memmap'] == 'auto':
+                kw['memmap'] = self._largest_canvas(FusedChannelSpec.coerce(code).numel()) > AUTO_MEMMAP_BYTES
             manager = CocoStitchingManager(self.dset, chan_code=code, writer_queue=self.queue,
-                                           stitching_space='video' if self.is_video else 'image', **self.manager_kw)
+                                           stitching_space='video' if self.is_video else 'image', **kw)
             for gid, count in self.expected.items():
                 manager.register_expected(gid, count)
             self.managers[name] = manager
+
+    def _largest_canvas(self, bands: int) -> int:
+        """Bytes of the largest float32 canvas (sums and weights) of one image at the prediction scale."""
+        largest = 0
+        for gid in self.expected:
+            img = self.dset.index.imgs[gid]
+            if self.is_video:
+                img = self.dset.index.videos[img['video_id']]
+            pixels = math.ceil(img['width'] * self.scale - 1e-9) * math.ceil(img['height'] * self.scale - 1e-9)
+            largest = max(largest, pixels * (bands + 1) * 4)
+        return largest
 
     def add(self, indexes: Sequence[int], output: Any, window_hw: tuple[int, int]) -> None:
         heads = _heads(output)
@@ -357,7 +374,9 @@ def predict(
     time_dims: int | None = None,
     time_stride: int | None = None,
     minmax: tuple[float, float] | None = None,
-    memmap: bool | PathLike = True,
+    compress: str = 'ZSTD',
+    level: int | None = 1,
+    memmap: bool | PathLike | str = 'auto',
     overwrite: bool = True,
     save: bool = True,
     progress: bool = False,
@@ -371,7 +390,7 @@ def predict(
     model : torch.nn.Module | callable
         Maps a float32 batch ``(B, C, h, w)`` (videos: ``(B, C, T, h, w)``) on ``device`` to a
         tensor of the same layout with ``C'`` bands, or a dict of such tensors (one asset per head).
-        A module is run in eval mode (its mode is restored afterwards).
+        A module is moved to ``device`` (in place) and run in eval mode (its mode is restored afterwards).
     window_dims : int | (h, w)
         The model's input size, in pixels at ``scale``.
     overlap : float
@@ -404,9 +423,13 @@ def predict(
         (default ``time_dims``); see the module doc for the model's convention.
     minmax : (float, float) | None
         Fixed quantization range (e.g. ``(0, 1)`` for probabilities).
-    memmap : bool | PathLike
+    compress, level : str, int | None
+        COG compression and its level (:func:`ndsampler.io.write_cog`; ZSTD at level 1 writes
+        float outputs several times faster than DEFLATE for about the same size).
+    memmap : bool | PathLike | 'auto'
         Canvases on disk (True: a temporary folder; a path: there), so memory is bounded whatever
-        the image size; False keeps them in RAM.
+        the image size; False keeps them in RAM; ``'auto'``: on disk once an image's canvas
+        exceeds :data:`AUTO_MEMMAP_BYTES`.
     overwrite : bool
         Replace existing asset files.
     save : bool
@@ -449,18 +472,20 @@ def predict(
     windows = _build_windows(dset, dims, overlap, scale, channels, list(image_ids), time_dims, time_stride)
     if not windows:
         raise errors.InvalidOptionError('image_ids', image_ids, 'ids of images to predict (none were found)')
-    short_code, folder = _resolve_output(dset, output)
+    short_code, folder = _resolve_output(output)
     manager_kw = dict(short_code=short_code, prob_dpath=folder, memmap=memmap, quantize=quantize,
-                      expected_minmax=minmax, overwrite=overwrite)
+                      expected_minmax=minmax, overwrite=overwrite, prob_compress=compress, prob_level=level)
     heads = _Heads(dset, windows, time_dims, manager_kw, out_channels, weights,
                    'ramp' if blend == 'edge' else False, scale)
     device = torch.device(device)
-    loader = torch.utils.data.DataLoader(
-        _WindowDataset(sampler, windows, time_dims is not None), batch_size=batch_size, shuffle=False,
-        num_workers=num_workers, collate_fn=collate, pin_memory=device.type == 'cuda')
+    dataset = _WindowDataset(sampler, windows, time_dims is not None)
+    if num_workers:
+        dataset[0]  # opens the sampler's handles and lazy imports once, before the workers fork: they start warm
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                                         collate_fn=collate, pin_memory=device.type == 'cuda')
     was_training = getattr(model, 'training', None)
     if isinstance(model, torch.nn.Module):
-        model.eval()
+        model.to(device).eval()
     try:
         with torch.no_grad(), torch.autocast(device.type, enabled=bool(autocast)):
             batches = ub.ProgIter(loader, total=len(loader), desc='predict windows', enabled=progress,

@@ -46,7 +46,8 @@ def test_predict_cli_errors_are_one_line(small_dset, run_cli, tmp_path):
     torch.jit.save(torch.jit.script(_Half()), str(model_fpath))
     proc = run_cli('predict', small_dset, '--model', model_fpath, '--blend', 'cosine')
     assert proc.returncode == 1
-    assert proc.stderr.strip() == "ndsampler predict: error: invalid blend='cosine'; allowed: 'gaussian', 'constant', 'edge'"
+    assert proc.stderr.strip() == \
+        "ndsampler predict: error: invalid blend='cosine'; allowed: 'gaussian', 'constant', 'edge'"
 
 
 def test_load_model_rejects_files_that_are_no_model(tmp_path):

@@ -39,7 +39,8 @@ def _video_dataset(dpath, num_frames=3, dsize=(40, 30), seed=0):
         fname = f'frame{t}.tif'
         write_cog(dpath / fname, data)
         gid = dset.add_image(name=f'frame{t}', file_name=fname, width=dsize[0], height=dsize[1], channels='a|b',
-                             video_id=vidid, frame_index=t, warp_img_to_vid={'type': 'affine', 'matrix': np.eye(3).tolist()})
+                             video_id=vidid, frame_index=t,
+                             warp_img_to_vid={'type': 'affine', 'matrix': np.eye(3).tolist()})
         pixels[gid] = data.astype(np.float32)
     dset.dump(dset.fpath)
     return dset, pixels
@@ -113,7 +114,8 @@ def _read_back_asset(fpath):
         return src.read().transpose(1, 2, 0).astype(np.float32)
 
 
-def test_video_space_time_windows_stitch_each_frame(tmp_path):
+@pytest.mark.parametrize('time_stride', [None, 1])
+def test_video_space_time_windows_stitch_each_frame(tmp_path, time_stride):
     dset, pixels = _video_dataset(tmp_path, num_frames=3)
     seen = []
 
@@ -122,8 +124,11 @@ def test_video_space_time_windows_stitch_each_frame(tmp_path):
         return x * 2
 
     summary = predict(CocoSampler(dset, backend=None), model, (16, 24), overlap=0.25, blend='constant',
-                      time_dims=2, output='vid', num_workers=2)
+                      time_dims=2, time_stride=time_stride, output='vid', num_workers=2)
     assert seen and all(len(s) == 5 and s[1:3] == (2, 2) for s in seen)  # (B, C, T, h, w)
+    # 3 frames in windows of 2: starts 0, 2 (the second padded past the end), or 0, 1 with a stride of 1 (frame 1
+    # in both); 3 x 2 windows in space
+    assert summary.num_windows == 2 * 3 * 2
     assert sorted(a['gid'] for a in summary.assets) == sorted(pixels)
     for gid, data in pixels.items():
         np.testing.assert_array_equal(_read_back(dset.fpath, gid, 'pred.0:2'), data * 2)
