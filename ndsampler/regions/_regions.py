@@ -5,6 +5,7 @@ sampler does the pixel I/O. Nothing in this module reads an image.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -191,6 +192,30 @@ class CocoRegions:
         if self._table is None:
             self._table = self._build_table()
         return self._table
+
+    @functools.cached_property
+    def targets(self):
+        """ndsampler 0.8's table of every annotation with a box (built once, lazily).
+
+        A ``kwarray.DataFrameArray`` with the columns of
+        :func:`ndsampler.regions.tabular_coco_targets` (``aid``, ``gid``, ``category_id``,
+        ``cx``, ``cy``, ``width``, ``height``, ``img_width``, ``img_height``), one row per
+        boxed annotation in dataset order (negative classes included, as 0.8 lists them).
+        """
+        from ndsampler.regions._targets import tabular_coco_targets
+        return tabular_coco_targets(self.dset)
+
+    @classmethod
+    def demo(cls, key: str = 'shapes8', **kwargs) -> CocoRegions:
+        """Regions over kwcoco's demo dataset ``key`` (ndsampler 0.8's demo: ``'shapes8'``).
+
+        ``kwargs`` go to ``kwcoco.CocoDataset.demo`` (e.g. ``dpath``); image sizes missing
+        from the dataset are read from the file headers.
+        """
+        import kwcoco
+        dset = kwcoco.CocoDataset.demo(key, **kwargs)
+        dset._ensure_imgsize()
+        return cls(dset)
 
     @property
     def isect_index(self) -> BoxIndex:
