@@ -29,7 +29,8 @@ import numpy as np
 
 __all__ = ['resample', 'SUPPORT']
 
-#: Tolerance for deciding a nearest-neighbour tie (a sample this close to a midpoint is a tie).
+#: Float error tolerated in a sample's position: this close to a midpoint is a nearest-neighbour tie, this close
+#: to a pixel centre is on it.
 _TIE_EPS = 1e-9
 
 
@@ -46,7 +47,10 @@ def _cubic(t: np.ndarray, a: float = -0.75) -> np.ndarray:
 
 
 def _lanczos(t: np.ndarray, a: int = 4) -> np.ndarray:
-    return np.where(np.abs(t) < a, np.sinc(t) * np.sinc(t / a), 0.0)
+    # exact at whole-pixel distances (np.sinc(1) is 4e-17, not 0): 1 at 0, 0 at the other integers
+    whole = np.rint(t)
+    w = np.where(np.abs(t) < a, np.sinc(t) * np.sinc(t / a), 0.0)
+    return np.where(t == whole, (whole == 0).astype(float), w)
 
 
 #: interpolation -> (kernel, taps before the floor index, taps in all)
@@ -76,12 +80,18 @@ def _taps(centre: np.ndarray, n_src: int, interpolation: str) -> tuple[np.ndarra
         idx = np.clip(_nearest_index(centre), 0, n_src - 1)
         return idx[None], np.ones((1,) + centre.shape)
     kernel, before, ntaps = _KERNELS[interpolation]
+    # a sample within float error of a pixel centre is on it (its neighbours then weigh exactly 0)
+    whole = np.rint(centre)
+    centre = np.where(np.abs(centre - whole) < _TIE_EPS, whole, centre)
     base = np.floor(centre).astype(np.intp) - before
     offsets = np.arange(ntaps).reshape((ntaps,) + (1,) * centre.ndim)
     idx = base[None] + offsets
     weights = kernel(centre[None] - idx)
     weights /= weights.sum(axis=0, keepdims=True)
-    return np.clip(idx, 0, n_src - 1), weights
+    idx = np.clip(idx, 0, n_src - 1)
+    # a tap of weight 0 reads the heaviest tap's pixel instead, so a NaN it cannot weigh never leaks in (0 * NaN)
+    heaviest = np.take_along_axis(idx, weights.argmax(axis=0)[None], axis=0)
+    return np.where(weights == 0, heaviest, idx), weights
 
 
 def _to_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:

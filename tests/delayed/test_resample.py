@@ -90,6 +90,19 @@ def test_integer_translation_is_an_exact_copy(interpolation, dtype):
     np.testing.assert_array_equal(got, arr[3:8, 2:9])
 
 
+@pytest.mark.parametrize('interpolation', ['linear', 'cubic', 'lanczos'])
+def test_a_nan_outside_the_kernels_nonzero_taps_does_not_leak(interpolation):
+    arr = np.arange(3 * 4, dtype=np.float32).reshape(3, 4, 1)
+    arr[2, 3] = np.nan
+    # samples on pixel centres: every neighbour tap has weight 0
+    got = resample(arr, np.eye(3), (4, 3), interpolation)
+    np.testing.assert_array_equal(got, arr)
+    # a half-pixel shift reads two rows; only outputs whose taps weigh the NaN become NaN
+    shifted = resample(arr, np.array([[1.0, 0, 0], [0, 1, -0.5], [0, 0, 1]]), (4, 3), 'linear')
+    assert np.isnan(shifted[:, 3, 0]).tolist() == [False, True, True]
+    assert not np.isnan(shifted[:, :3]).any()
+
+
 def test_integer_results_round_and_saturate():
     arr = np.array([[[0], [255]]], dtype=np.uint8)
     # half-way between 0 and 255 is 127.5: rounds half to even
