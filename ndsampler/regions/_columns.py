@@ -10,11 +10,14 @@ iterates them (the SQL view iterates by id).
 from __future__ import annotations
 
 import json
+import os
+import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ['BoxColumns', 'ImageColumns', 'box_columns', 'image_columns', 'image_annotation_values', 'is_sql_view']
+__all__ = ['BoxColumns', 'ImageColumns', 'box_columns', 'image_columns', 'image_annotation_values', 'is_sql_view',
+           'reconnect_after_fork']
 
 
 class ImageColumns(NamedTuple):
@@ -43,6 +46,33 @@ def is_sql_view(dset: Any) -> bool:
     False
     """
     return getattr(dset, 'session', None) is not None and hasattr(dset, 'engine')
+
+
+#: SQL views that get a connection of their own in each forked child (see :func:`reconnect_after_fork`).
+_FOLLOWED: 'weakref.WeakSet[Any]' = weakref.WeakSet()
+#: The parent's sessions and engines of those views in a forked child: kept alive and never used, so no
+#: finalizer rolls back or closes a connection that belongs to the parent.
+_ORPHANS: list = []
+
+
+def reconnect_after_fork(dset: Any) -> None:
+    """Give kwcoco's SQL view ``dset`` a read-only connection of its own in every forked child.
+
+    A SQLite (or PostgreSQL) connection must not be used across ``fork`` and kwcoco leaves
+    that to the caller; DataLoader workers fork. No-op for a JSON dataset.
+    """
+    if is_sql_view(dset):
+        _FOLLOWED.add(dset)
+
+
+def _reconnect_followed() -> None:
+    for dset in list(_FOLLOWED):
+        if is_sql_view(dset):
+            _ORPHANS.append((dset.session, dset.engine))
+            dset.connect(readonly=True)
+
+
+os.register_at_fork(after_in_child=_reconnect_followed)
 
 
 def _sql_rows(dset: Any, query: str, **params: Any) -> list | None:

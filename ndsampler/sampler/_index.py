@@ -15,7 +15,7 @@ import kwimage
 from ndsampler.channels import GENERIC_SENSOR
 from ndsampler.errors import UnknownIdError
 from ndsampler.geometry import affine_of
-from ndsampler.regions._columns import image_annotation_values
+from ndsampler.regions._columns import image_annotation_values, reconnect_after_fork
 
 __all__ = ['DatasetIndex']
 
@@ -31,6 +31,7 @@ class DatasetIndex:
 
     def __init__(self, dset: kwcoco.CocoDataset):
         self.dset = dset
+        reconnect_after_fork(dset)  # kwcoco's SQL view: a connection of its own in each DataLoader worker
         self._video_gids: dict[int, list[int]] = {}
         self._frame_pos: dict[int, dict[int, int]] = {}
         self._img_to_vid: dict[int, kwimage.Affine] = {}

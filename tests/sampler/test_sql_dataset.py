@@ -2,7 +2,7 @@
 
 Every sampling mode (random, positive, negative, the preselected pool, image grids, video
 grids and space-time targets) on every backend gives the same targets, pixels and
-annotations; so do a forked worker and an unpickled copy of the SQL sampler.
+annotations; so do a forked worker (on a connection of its own) and an unpickled copy of the SQL sampler.
 """
 import multiprocessing
 import pickle
@@ -113,10 +113,16 @@ def _load_positives(sampler, n):
     return [pickle.dumps(plain(sampler.load_positive(i))) for i in range(n)]
 
 
+def _forked_load(sampler, n):
+    return id(sampler.dset.session), _load_positives(sampler, n)
+
+
 def test_forked_worker_and_unpickled_copy(samplers):
     js, sq = samplers
     expected = _load_positives(js, 4)
     ctx = multiprocessing.get_context('fork')
     with ctx.Pool(1) as pool:
-        assert pool.apply_async(_load_positives, (sq, 4)).get(timeout=120) == expected
+        session, loaded = pool.apply_async(_forked_load, (sq, 4)).get(timeout=120)
+    assert loaded == expected
+    assert session != id(sq.dset.session), 'the forked worker used the connection of its parent'
     assert _load_positives(pickle.loads(pickle.dumps(sq)), 4) == expected
