@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ndsampler._typing import Target
+from ndsampler._validate import check_count, check_int_tuple, check_real
 from ndsampler.errors import InvalidOptionError, TargetError, UnknownIdError, WindowError
 from ndsampler.geometry import window_from_center
 from ndsampler.regions._columns import box_columns, image_columns
@@ -291,10 +292,8 @@ class CocoRegions:
 
     @staticmethod
     def _int_dims(dims: Sequence[Any]) -> tuple[int, int]:
-        dims = tuple(dims)
-        if len(dims) != 2 or any(isinstance(d, (bool, np.bool_)) or int(d) != d or d < 1 for d in dims):
-            raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair of ints >= 1")
-        return int(dims[0]), int(dims[1])
+        return check_int_tuple('window_dims', dims, (2,), minimum=1,
+                               allowed="'extent', 'square' or an (h, w) pair of ints >= 1")
 
     @staticmethod
     def _check_jitter(jitter: float) -> float:
@@ -542,27 +541,47 @@ class CocoRegions:
         TargetPool
             Negatives may fall short when few windows pass the thresholds (a warning says so).
         """
+        n_pos = None if n_pos is None else check_count('n_pos', n_pos)
+        n_neg = None if n_neg is None else check_count('n_neg', n_neg)
+        if neg_to_pos_ratio is not None:
+            neg_to_pos_ratio = check_real('neg_to_pos_ratio', neg_to_pos_ratio, low=0.0)
         if n_neg is not None and neg_to_pos_ratio is not None:
             raise InvalidOptionError('n_neg', n_neg, 'None when neg_to_pos_ratio is given (give one)')
         rng = ensure_generator(rng)
-        total = len(self.table['positive_rows'])
-        if n_pos is None:
-            pos_idxs = np.arange(total)
-        else:
-            n_pos = int(n_pos)
-            if n_pos < 0 or (n_pos > 0 and total == 0):
-                raise InvalidOptionError('n_pos', n_pos, f'an int in [0, inf) with {total} positives available')
-            reps = -(-n_pos // total) if total else 0
-            perm = np.concatenate([rng.permutation(total) for _ in range(reps)] or [np.zeros(0, np.int64)])
-            pos_idxs = perm[:n_pos]
+        pos_idxs = self._positive_idxs(n_pos, rng)
         if n_neg is None:
             n_neg = int((neg_to_pos_ratio or 0) * len(pos_idxs))
-        dims = self.neg_window_dims if window_dims is None else self._int_dims(window_dims)
-        negatives = self._sample_windows(int(n_neg), dims, rng, self.neg_thresh)
-        if len(negatives) < n_neg:
-            warnings.warn(f'found {len(negatives)} of {n_neg} negatives (neg_thresh={self.neg_thresh}, '
-                          f'ignore_thresh={self.ignore_thresh})')
+        negatives = self._negatives(int(n_neg), window_dims, rng, self.neg_thresh)
         return TargetPool(self, pos_idxs, negatives)
+
+    def _positive_idxs(self, n_pos: int | None, rng: np.random.Generator) -> np.ndarray:
+        """Positions in ``table['positive_rows']`` of ``n_pos`` positives (see :meth:`new_pool`)."""
+        total = len(self.table['positive_rows'])
+        if n_pos is None:
+            return np.arange(total)
+        n_pos = int(n_pos)
+        if n_pos < 0 or (n_pos > 0 and total == 0):
+            raise InvalidOptionError('n_pos', n_pos, f'an int in [0, inf) with {total} positives available')
+        reps = -(-n_pos // total) if total else 0
+        perm = np.concatenate([rng.permutation(total) for _ in range(reps)] or [np.zeros(0, np.int64)])
+        return perm[:n_pos]
+
+    def _negatives(self, num: int, window_dims: Sequence[int] | None, rng: np.random.Generator,
+                   neg_thresh: float, exact: bool | str = 'warn') -> list[Target]:
+        """Up to ``num`` negatives of ``window_dims`` (default as in :meth:`get_random`).
+
+        Fewer found: a warning (``exact='warn'``), a ``WindowError`` (``exact=True``) or
+        nothing (``exact=False``).
+        """
+        dims = self.neg_window_dims if window_dims is None else self._int_dims(window_dims)
+        negatives = self._sample_windows(num, dims, rng, neg_thresh)
+        if len(negatives) < num and exact:
+            message = (f'found {len(negatives)} of {num} negatives (neg_thresh={neg_thresh}, '
+                       f'ignore_thresh={self.ignore_thresh})')
+            if exact != 'warn':
+                raise WindowError(message)
+            warnings.warn(message)
+        return negatives
 
     def preselect(self, n_pos: int | None = None, n_neg: int | None = None,
                   neg_to_pos_ratio: float | None = None, window_dims: Sequence[int] | None = None,
@@ -593,6 +612,71 @@ class CocoRegions:
         if verbose if verbose is not None else self.verbose:
             print(f'Preselected {pool.n_positives} positives and {pool.n_negatives} negatives')
         return pool.n_positives, pool.n_negatives
+
+    # -- ndsampler 0.8's private preselection steps (its docstring examples call them) ---------
+    def _preselect_positives(self, num: int | None = None, window_dims: Any = None, rng: Any = None,
+                             verbose: int | None = None) -> int:
+        """Make ``num`` positives (None: every positive) those of :attr:`pool`, keeping its negatives.
+
+        ``num`` is :meth:`new_pool`'s ``n_pos``; ``window_dims`` is accepted and unused (a
+        positive's window is chosen when it is drawn). Returns the number of positives.
+        """
+        self._pool = TargetPool(self, self._positive_idxs(num, ensure_generator(rng)), self._pool.negatives)
+        if verbose if verbose is not None else self.verbose:
+            print(f'Preselected {self._pool.n_positives} positives')
+        return self._pool.n_positives
+
+    def _preselect_negatives(self, num: int, window_dims: Sequence[int] | None = None, thresh: float = 0.3,
+                             rng: Any = None, verbose: int | None = None) -> int:
+        """Make ``num`` fresh negatives those of :attr:`pool`, keeping its positives.
+
+        ``thresh`` is the ``neg_thresh`` of these negatives (ndsampler 0.8's default 0.3);
+        a warning says when fewer are found. Returns the number of negatives.
+        """
+        negatives = self._negatives(int(num), window_dims, ensure_generator(rng), float(thresh))
+        self._pool = TargetPool(self, self._pool.pos_idxs, negatives)
+        if verbose if verbose is not None else self.verbose:
+            print(f'Preselected {len(negatives)} negatives')
+        return len(negatives)
+
+    def _random_negatives(self, num: int, exact: bool | str = False, neg_anchors: Any = None,
+                          window_size: Sequence[int] | None = None, rng: Any = None, thresh: float = 0.0):
+        """``num`` random negatives as ndsampler 0.8's table (a ``kwarray.DataFrameArray``).
+
+        Parameters
+        ----------
+        num : int
+            How many.
+        exact : bool | 'warn'
+            Fewer found: ``WindowError`` (True), a warning (``'warn'``) or nothing (False).
+        neg_anchors : None
+            Only None: windows are ``window_size``, else sized like random positive boxes.
+        window_size : (w, h), optional
+            The window size.
+        rng : int | RandomState | Generator, optional
+            Same seed, same negatives.
+        thresh : float
+            The ``neg_thresh`` of these negatives (see the class).
+
+        Returns
+        -------
+        kwarray.DataFrameArray
+            Columns ``gid``, ``aid`` (-1), ``category_id`` (background), ``cx``, ``cy``,
+            ``width``, ``height``, ``img_width``, ``img_height``.
+        """
+        import kwarray
+        if neg_anchors is not None:
+            raise InvalidOptionError('neg_anchors', neg_anchors, 'None (give window_size, or neither to size '
+                                     'windows like random positive boxes)')
+        dims = None if window_size is None else tuple(window_size)[::-1]
+        found = self._negatives(int(num), dims, ensure_generator(rng), float(thresh), exact=exact)
+        slots = np.array([self.isect_index.slot(t['gid']) for t in found], dtype=np.int64)
+        img_wh = self.table['image_dsize'][slots].reshape(-1, 2)
+        columns = {key: np.array([t[key] for t in found], dtype=dtype) for key, dtype in
+                   (('gid', np.int64), ('aid', np.int64), ('category_id', np.int64), ('cx', float),
+                    ('cy', float), ('width', float), ('height', float))}
+        columns.update(img_width=img_wh[:, 0], img_height=img_wh[:, 1])
+        return kwarray.DataFrameArray(columns)
 
     # -- balanced sampling ----------------------------------------------------------------
     def class_probs(self, class_weights: None | str | Mapping[Any, float] = None) -> np.ndarray:
