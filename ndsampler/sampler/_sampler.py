@@ -337,6 +337,29 @@ class CocoSampler(ub.NiceRepr):
             sample['annots'] = self._annots(tr, params, kinds, annot_ids, visible_thresh)
         return sample
 
+    # ---- ndsampler 0.8's private steps of load_sample (its docstring examples call them) ----
+    def _infer_target_attributes(self, target: Target, **kwargs) -> Target:
+        """The resolved target (:func:`~ndsampler.sampler.resolve_target`): what ``load_sample`` samples.
+
+        ``kwargs`` are target keys (override the target's). The result can be changed and
+        given to :meth:`load_sample` or :meth:`_load_slice` again.
+        """
+        return resolve_target(target, self._index, kwargs, strict=self.strict_targets)
+
+    def _load_slice(self, target: Target) -> Sample:
+        """The sample of ``target`` without annotations (add them with :meth:`_populate_overlap`)."""
+        return self.load_sample(target, with_annots=False)
+
+    def _populate_overlap(self, sample: Sample, visible_thresh: float = 0.1, with_annots=True,
+                          annot_ids: Sequence[int] | None = None) -> Sample:
+        """Add ``sample['annots']`` (as :meth:`load_sample` fills it) to a :meth:`_load_slice` sample; returns it.
+
+        ``visible_thresh`` defaults to 0.1 here, as in ndsampler 0.8.
+        """
+        if with_annots:
+            sample['annots'] = self.load_target_annots(sample['target'], with_annots, annot_ids, visible_thresh)
+        return sample
+
     def _pixels(self, tr: Target, params: dict):
         """The sample's pixels; a cache file that fails to decode is repaired and the read retried once.
 
