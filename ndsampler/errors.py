@@ -30,6 +30,7 @@ __all__ = [
     'UnknownChannelError',
     'UnknownChannelWarning',
     'WindowError',
+    'SampleTooLargeError',
     'TransformError',
     'TargetError',
     'MissingNegativePool',
@@ -120,6 +121,13 @@ class UnknownChannelWarning(UserWarning):
 
 class WindowError(NdsamplerError, ValueError):
     """A window, slice or size is invalid (negative size, bad dimensionality)."""
+
+
+class SampleTooLargeError(WindowError, MemoryError):
+    """A request whose output would exceed the sampler's byte limit (refused before anything is allocated).
+
+    Also a ``MemoryError``, what the allocation would have raised.
+    """
 
 
 class TransformError(NdsamplerError, ValueError):

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ndsampler._validate import check_int_tuple
 from ndsampler.errors import InvalidOptionError
 from ndsampler.geometry import affine_of, warp_box, window_from_center
 from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
@@ -234,7 +235,7 @@ class _GridBuilder:
 
     # -- videos ---------------------------------------------------------------------------
     def video_grid(self, window_dims, window_overlap, use_centers, time_dims, time_stride) -> None:
-        if not isinstance(window_dims, str) and len(tuple(window_dims)) == 3:
+        if not isinstance(window_dims, str) and len(check_int_tuple('window_dims', window_dims, (2, 3), minimum=1)) == 3:
             if time_dims is not None and int(time_dims) != int(window_dims[0]):
                 raise InvalidOptionError('time_dims', time_dims, f'{window_dims[0]} (the time size in window_dims) or None')
             time_dims, window_dims = int(window_dims[0]), tuple(window_dims[1:])
@@ -288,10 +289,8 @@ def _space_dims(window_dims: Any, full: tuple[int, int]) -> tuple[int, int]:
         if window_dims != 'full':
             raise InvalidOptionError('window_dims', window_dims, "'full' or an (h, w) / (t, h, w) tuple")
         return max(full[0], 1), max(full[1], 1)
-    dims = tuple(window_dims)
-    if len(dims) != 2 or any(isinstance(d, (bool, np.bool_)) or int(d) != d or d < 1 for d in dims):
-        raise InvalidOptionError('window_dims', window_dims, "'full' or (h, w) ints >= 1 ((t, h, w) for videos)")
-    return int(dims[0]), int(dims[1])
+    return check_int_tuple('window_dims', window_dims, (2,), minimum=1,
+                           allowed="'full' or (h, w) ints >= 1 ((t, h, w) for videos)")
 
 
 def _slices_ltrb(space: tuple[slice, slice]) -> np.ndarray:

@@ -1,12 +1,13 @@
 """TargetPool: a fixed selection of positives and negatives over a CocoRegions (what ``get_item`` indexes)."""
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.errors import IndexOutOfRangeError, MissingNegativePool, WindowError
+from ndsampler.errors import IndexOutOfRangeError, InvalidOptionError, MissingNegativePool, WindowError
 from ndsampler.regions._rng import ensure_generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,7 +83,7 @@ class TargetPool:
                 raise WindowError('the dataset has no positive annotations to sample')
             rng = ensure_generator(rng)  # one generator for the index and the jitter
             index = int(rng.integers(n_pos))
-        check_index('positive', index, n_pos)
+        index = check_index('positive', index, n_pos)
         pos = self.pos_idxs[index] if self.pos_idxs is not None else index
         regions = self.regions
         row = int(regions.table['positive_rows'][pos])
@@ -94,7 +95,7 @@ class TargetPool:
         if self.negatives is None:
             raise MissingNegativePool(f'negative index={index} needs preselected negatives; '
                                       'call preselect(n_neg=...) first')
-        check_index('negative', index, len(self.negatives))
+        index = check_index('negative', index, len(self.negatives))
         return dict(self.negatives[index])
 
     def get_item(self, index: int | None = None, rng: Any = None) -> Target:
@@ -104,7 +105,7 @@ class TargetPool:
             if n == 0:
                 raise WindowError('no samples: the dataset has no positives and no negatives are preselected')
             index = int(ensure_generator(rng).integers(n))
-        check_index('sample', index, n)
+        index = check_index('sample', index, n)
         if index < 0:
             index += n
         if index < self.n_positives:
@@ -117,8 +118,16 @@ class TargetPool:
         return f'<TargetPool(positives={n_pos}, negatives={n_neg})>'
 
 
-def check_index(pool: str, index: Any, n: int) -> None:
-    """IndexOutOfRangeError unless ``-n <= index < n`` (negative indexes count from the end, as in Python)."""
+def check_index(pool: str, index: Any, n: int) -> int:
+    """IndexOutOfRangeError unless ``-n <= index < n`` (negative indexes count from the end, as in Python).
+
+    InvalidOptionError when ``index`` is not an integer (a bool, a float, a string).
+    """
+    if type(index) is not int:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, numbers.Integral):
+            raise InvalidOptionError(f'{pool} index', index, 'an integer (or None for a random one)')
+        index = int(index)
     if not -n <= index < n:
         raise IndexOutOfRangeError(f'{pool} index={index!r} is out of range; allowed: -{n} <= index < {n} '
                                    f'(the pool holds {n} {pool}s)')
+    return index

@@ -7,10 +7,10 @@ import kwimage
 import numpy as np
 
 from ndsampler._typing import Target
-from ndsampler.errors import WindowError
 from ndsampler.geometry import pad_slices, slices_to_box
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._target import is_space_time
+from ndsampler.sampler._validate import output_shape
 
 __all__ = ['sample_params']
 
@@ -23,23 +23,6 @@ def _scale_shift(sx: float, sy: float, tx: float, ty: float) -> kwimage.Affine:
     matrix = _EYE.copy()
     matrix[0, 0], matrix[0, 2], matrix[1, 1], matrix[1, 2] = sx, tx, sy, ty
     return kwimage.Affine(matrix)
-
-
-def _output_shape(window_hw: tuple[int, int], tr: Target) -> tuple[int, int]:
-    """The output ``(H, W)``; a non-empty window never gives an empty output."""
-    if tr['dsize'] is not None:
-        out_hw = tr['dsize'][1], tr['dsize'][0]
-    elif tr['scale'] is not None:
-        sx, sy = tr['scale']
-        out_hw = int(round(window_hw[0] * sy)), int(round(window_hw[1] * sx))
-    else:
-        return window_hw
-    if (window_hw[0] and not out_hw[0]) or (window_hw[1] and not out_hw[1]):
-        how = f"dsize={tr['dsize']!r}" if tr['dsize'] is not None else f"scale={tr['scale']!r}"
-        raise WindowError(f'window {window_hw[0]}x{window_hw[1]} (h x w) sampled at {how} gives an output of '
-                          f'{out_hw[0]}x{out_hw[1]} pixels; the output needs at least one pixel per axis '
-                          '(use a larger scale or window)')
-    return out_hw
 
 
 def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
@@ -69,7 +52,7 @@ def sample_params(tr: Target, index: DatasetIndex) -> dict[str, Any]:
     window = tr['space_slice'] if space_pad == _NO_PAD else pad_slices(tr['space_slice'], space_pad)
     (y0, y1), (x0, x1) = st_dims = [(sl.start, sl.stop) for sl in window]
     window_hw = (y1 - y0, x1 - x0)
-    out_hw = _output_shape(window_hw, tr)
+    out_hw = output_shape(window_hw, tr['scale'], tr['dsize'])
     if tr['scale'] is None and tr['dsize'] is None:
         sx = sy = 1.0
     else:

@@ -14,7 +14,7 @@ from ndsampler.errors import ImageReadError, InvalidOptionError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
-from ndsampler.sampler._annots import BoxLookup, frame_detections, parse_with_annots, render_class_mask
+from ndsampler.sampler._annots import BoxLookup, frame_detections, render_class_mask
 from ndsampler.sampler._imgsize import fill_image_sizes
 from ndsampler.sampler._index import DatasetIndex
 from ndsampler.sampler._known_channels import ChannelCheck
@@ -22,6 +22,7 @@ from ndsampler.sampler._params import sample_params
 from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pixels, lean_pixels, native_pixels,
                                       request_channels, space_node)
 from ndsampler.sampler._target import is_space_time, resolve_target
+from ndsampler.sampler._validate import DEFAULT_MAX_SAMPLE_BYTES, check_load_args
 
 __all__ = ['CocoSampler']
 
@@ -50,6 +51,13 @@ class CocoSampler(ub.NiceRepr):
         ones. By default such keys (a client's own bookkeeping, as ndsampler 0.8 allows)
         are kept in ``sample['target']`` and ignored.
 
+    Attributes
+    ----------
+    max_sample_bytes : int
+        A target whose output pixels would take more bytes is refused at once
+        (``SampleTooLargeError``, a ``MemoryError`` and ``ValueError``) before anything
+        is read or allocated; default 2 GiB. Set it on the class or on one sampler.
+
     Example
     -------
     >>> import ubelt as ub
@@ -59,6 +67,8 @@ class CocoSampler(ub.NiceRepr):
     >>> sample['im'].shape
     (6, 6, 3)
     """
+
+    max_sample_bytes: int = DEFAULT_MAX_SAMPLE_BYTES
 
     def __init__(self, dset: kwcoco.CocoDataset, workdir: PathLike | None = None, autoinit: bool = True,
                  backend: BackendLike = None, verbose: int = 0, strict_targets: bool = False):
@@ -269,7 +279,7 @@ class CocoSampler(ub.NiceRepr):
         data everywhere (an aligned integer asset without nodata), is never all nodata.
         So random / negative draws on such datasets read pixels only once, when loaded.
         """
-        tr = resolve_target(target, self._index, _NODATA_CHECK, strict=self.strict_targets)
+        tr = resolve_target(target, self._index, _NODATA_CHECK, self.strict_targets, self.max_sample_bytes)
         params = sample_params(tr, self._index)
         if not is_space_time(tr) and tr['channels'] in (None, '<all>') and has_valid_pixels(tr, params) \
                 and not self.frames.may_have_nodata(tr['gid']):
@@ -279,9 +289,10 @@ class CocoSampler(ub.NiceRepr):
     def load_target_annots(self, target: Target, with_annots=True, annot_ids: Sequence[int] | None = None,
                            visible_thresh: float = 0.0) -> dict:
         """The annotations a sample of ``target`` would hold, without reading pixels."""
-        tr = resolve_target(target, self._index, strict=self.strict_targets)
+        kinds = check_load_args(self._index, with_annots, annot_ids, visible_thresh)
+        tr = resolve_target(target, self._index, None, self.strict_targets, self.max_sample_bytes)
         params = sample_params(tr, self._index)
-        return self._annots(tr, params, parse_with_annots(with_annots), annot_ids, visible_thresh)
+        return self._annots(tr, params, kinds, annot_ids, visible_thresh)
 
     def load_sample(self, target: Target | None = None, with_annots=True, annot_ids: Sequence[int] | None = None,
                     visible_thresh: float = 0.0, **kwargs) -> Sample:
@@ -328,11 +339,12 @@ class CocoSampler(ub.NiceRepr):
             (the resolved target; ``tr`` is the same dict), ``params``, ``annots``
             (``frame_dets`` and ndsampler 0.8's flat keys), ``classes``, ``kp_classes``.
         """
-        tr = resolve_target(target or {}, self._index, kwargs, strict=self.strict_targets)
+        kinds = check_load_args(self._index, with_annots, annot_ids, visible_thresh)
+        tr = resolve_target({} if target is None else target, self._index, kwargs, self.strict_targets,
+                            self.max_sample_bytes)
         params = sample_params(tr, self._index)
         sample = {'im': self._pixels(tr, params), 'target': tr, 'tr': tr, 'params': params,
                   'classes': self.classes, 'kp_classes': self.kp_classes}
-        kinds = parse_with_annots(with_annots)
         if kinds:
             sample['annots'] = self._annots(tr, params, kinds, annot_ids, visible_thresh)
         return sample
@@ -381,6 +393,12 @@ class CocoSampler(ub.NiceRepr):
         self._channel_check(channels, stacklevel=4)  # the caller of load_sample
         native = tr['use_native_scale']
         is_video = is_space_time(tr)
+        if 0 in params['out_hw'] and params['sample_scale'] != (1.0, 1.0) and tr['finalize'] and not native:
+            # nothing to interpolate: the unscaled (empty) window's pixels, in the output's shape
+            window_hw = tuple(sl.stop - sl.start for sl in params['window'])
+            im = self._read_pixels(tr, {**params, 'out_hw': window_hw, 'sample_scale': (1.0, 1.0)})
+            shape = im.shape[:-3] + tuple(params['out_hw']) + im.shape[-1:]
+            return im[..., :0, :0, :].reshape(shape) if not tr['as_xarray'] else im
         if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:
             im = lean_pixels(self.frames, tr, params, channels)
             if im is not None:
@@ -399,6 +417,8 @@ class CocoSampler(ub.NiceRepr):
         if not tr['finalize']:
             return trees if is_video else trees[0]
         known = next((tree for tree in trees if tree is not None), None)
+        if known is None and channels is None and tr.get('vidid') is not None and self._index.video_gids(tr['vidid']):
+            known = self.frames.load_delayed(self._index.video_gids(tr['vidid'])[0])  # no frame: the video's bands
         names = known.channels.as_list() if known is not None else (channels or '').split('|')
         im = finalize_frames(trees, tr, params, len(names))
         if not is_video:
@@ -420,7 +440,10 @@ class CocoSampler(ub.NiceRepr):
             frame_dets.append(frame_detections(
                 self._index, self._boxes, gid, warp, window_img, kinds, classes,
                 kp_classes, rel_idx, visible_thresh=visible_thresh, annot_ids=annot_ids))
-        if is_video:
+        if not frame_dets:  # an empty time range
+            aids, cids, ltrb = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4))
+            rel_frame_index = np.zeros(0, dtype=np.int64)
+        elif is_video:
             aids = np.concatenate([d.data['aids'] for d in frame_dets])
             cids = np.concatenate([d.data['cids'] for d in frame_dets])
             ltrb = np.concatenate([d.boxes.data for d in frame_dets])
@@ -437,7 +460,8 @@ class CocoSampler(ub.NiceRepr):
             annots['rel_kpts'] = _concat_lists(frame_dets, 'keypoints')
             annots['rel_kpts'].meta['classes'] = kp_classes
         if 'mask' in kinds:
-            masks = np.stack([render_class_mask(d, params['out_hw']) for d in frame_dets])
+            masks = (np.stack([render_class_mask(d, params['out_hw']) for d in frame_dets]) if frame_dets
+                     else np.zeros((0,) + tuple(params['out_hw']), np.int32))
             annots['class_masks'] = masks if is_video else masks[0]
         main_aid = tr.get('aid')
         hits = np.flatnonzero(aids == main_aid) if main_aid is not None and main_aid >= 0 else ()
@@ -447,6 +471,8 @@ class CocoSampler(ub.NiceRepr):
 
 def _concat_lists(frame_dets: list[kwimage.Detections], key: str) -> Any:
     """One new list object (PolygonList / PointsList) of the frames' ``key`` items, in frame order."""
+    if not frame_dets:
+        return {'segmentations': kwimage.PolygonList, 'keypoints': kwimage.PointsList}[key]([])
     first = frame_dets[0].data[key]
     if len(frame_dets) == 1:
         return type(first)(first.data.copy())

@@ -12,8 +12,11 @@ import numpy as np
 
 from ndsampler._typing import Target
 from ndsampler.errors import InvalidOptionError, TargetError
+from ndsampler.delayed._kernels import INTERPOLATIONS
 from ndsampler.geometry import normalize_slices, window_from_center
 from ndsampler.sampler._index import DatasetIndex
+from ndsampler.sampler._validate import (DEFAULT_MAX_SAMPLE_BYTES, TARGET_CHECKS, check_sample_size, check_target,
+                                         output_shape)
 
 __all__ = ['resolve_target', 'is_space_time', 'TARGET_KEYS', 'INTERPOLATIONS']
 
@@ -54,26 +57,29 @@ _NO_EFFECT_KEYS = {'legacy_target', 'legacy_annots', 'verbose_ndsample'}
 #: Every key the sampler knows. Other keys (a client's own bookkeeping) are kept in the resolved
 #: target and ignored, or rejected with ``strict=True``.
 TARGET_KEYS = frozenset(_WHERE_KEYS | set(_OPTION_DEFAULTS) | _INFO_KEYS | _NO_EFFECT_KEYS | set(ALIASES))
-
-#: Interpolation names accepted by ``interpolation``.
-INTERPOLATIONS = ('nearest', 'linear', 'cubic', 'area', 'lanczos')
-
-_PAD_MODES = ('constant', 'edge', 'linear_ramp', 'maximum', 'mean', 'median', 'minimum',
-              'reflect', 'symmetric', 'wrap', 'empty')
+_ALIAS_KEYS = frozenset(ALIASES)
+_CHECKED_KEYS = frozenset(TARGET_CHECKS)
 
 
 def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None, strict: bool) -> dict[str, Any]:
-    """Copy the target with aliases renamed; unknown keys are kept, or rejected when ``strict``."""
+    """Copy the target with aliases renamed and known keys checked; unknown keys are kept, or rejected when ``strict``."""
     out: dict[str, Any] = {}
-    for source in (target, overrides or {}):
+    for source in (check_target(target), overrides or {}):
+        if strict and not TARGET_KEYS.issuperset(source):
+            key = next(k for k in source if k not in TARGET_KEYS)
+            raise TargetError(f'unknown target key {key!r} (strict targets); allowed: '
+                              f'{", ".join(sorted(TARGET_KEYS))}')
+        if _ALIAS_KEYS.isdisjoint(source):
+            out.update(source)
+            continue
         for key, value in source.items():
-            if strict and key not in TARGET_KEYS:
-                raise TargetError(f'unknown target key {key!r} (strict targets); allowed: '
-                                  f'{", ".join(sorted(TARGET_KEYS))}')
             canon = ALIASES.get(key, key)
             if canon != key and canon in source and source[canon] != value:
                 raise TargetError(f'target gives both {key}={value!r} and {canon}={source[canon]!r}')
             out[canon] = value
+    for key in _CHECKED_KEYS.intersection(out):
+        if out[key] is not None:
+            out[key] = TARGET_CHECKS[key](out[key])
     return out
 
 
@@ -102,9 +108,7 @@ def _window_dims(tr: dict[str, Any]) -> tuple[int, int]:
     dims = tr.get('window_dims')
     if dims is None:
         dims = 'extent'
-    if isinstance(dims, str):
-        if dims not in ('extent', 'square'):
-            raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair")
+    if isinstance(dims, str):  # 'extent' or 'square' (checked)
         missing = [k for k in ('width', 'height') if tr.get(k) is None]
         if missing:
             raise TargetError(f'window_dims={dims!r} needs {" and ".join(missing)} in the target')
@@ -112,16 +116,12 @@ def _window_dims(tr: dict[str, Any]) -> tuple[int, int]:
         if dims == 'square':
             h = w = max(h, w)
         return int(h), int(w)
-    dims = tuple(dims)
-    if len(dims) == 3:  # (t, h, w) as used by video grids
-        dims = dims[1:]
-    if len(dims) != 2:
-        raise InvalidOptionError('window_dims', dims, "'extent', 'square' or an (h, w) pair")
-    return int(dims[0]), int(dims[1])
+    dims = tuple(dims)  # two or three ints (checked)
+    return dims[-2], dims[-1]
 
 
 def _normalize_pad(pad: Any, ndim: int) -> tuple[tuple[int, int], ...]:
-    """``(before, after)`` per axis (t, y, x for video; y, x for images)."""
+    """``(before, after)`` per axis (t, y, x for video; y, x for images) of a checked ``pad``."""
     if pad is None or (type(pad) is int and pad >= 0):
         return ((pad or 0, pad or 0),) * ndim
     if np.isscalar(pad):
@@ -135,8 +135,8 @@ def _normalize_pad(pad: Any, ndim: int) -> tuple[tuple[int, int], ...]:
     pairs = []
     for item in items:
         pair = (item, item) if np.isscalar(item) else tuple(item)
-        if len(pair) != 2 or any(int(p) != p or p < 0 for p in pair):
-            raise InvalidOptionError('pad', pad, 'integers >= 0')
+        if len(pair) != 2:
+            raise InvalidOptionError('pad', pad, f'an int, or {ndim} ints or (before, after) pairs')
         pairs.append((int(pair[0]), int(pair[1])))
     return tuple(pairs)
 
@@ -161,35 +161,17 @@ def _check_options(tr: dict[str, Any], given: Mapping[str, Any], ndim: int) -> N
     if 'padkw' in given:
         padkw = dict(given['padkw'])
         padkw.setdefault('mode', 'constant')
-        if padkw['mode'] not in _PAD_MODES:
-            raise InvalidOptionError('padkw mode', padkw['mode'], _PAD_MODES)
         tr['padkw'] = padkw
     if 'interpolation' in given or 'antialias' in given:
         if tr['interpolation'] == 'auto':
             tr['interpolation'] = 'linear'
-        if tr['interpolation'] not in INTERPOLATIONS:
-            raise InvalidOptionError('interpolation', tr['interpolation'], INTERPOLATIONS)
         if given.get('antialias', 'auto') == 'auto':
             tr['antialias'] = tr['interpolation'] != 'nearest'
     if tr['scale'] is not None and tr['dsize'] is not None:
         raise TargetError(f"target gives both scale={tr['scale']!r} and dsize={tr['dsize']!r}; give one")
     if 'scale' in given:
-        scale = (tr['scale'], tr['scale']) if np.isscalar(tr['scale']) else tuple(tr['scale'])
-        if len(scale) != 2 or not all(float(s) > 0 for s in scale):
-            raise InvalidOptionError('scale', tr['scale'], 'a positive number or an (sx, sy) pair')
+        scale = (tr['scale'],) * 2 if np.ndim(tr['scale']) == 0 else tuple(tr['scale']) * (3 - len(tr['scale']))
         tr['scale'] = (float(scale[0]), float(scale[1]))
-    if 'dsize' in given:
-        dsize = tuple(tr['dsize'])
-        if len(dsize) != 2 or not all(int(d) == d and d >= 0 for d in dsize):
-            raise InvalidOptionError('dsize', tr['dsize'], 'a (w, h) pair of integers >= 0')
-        tr['dsize'] = (int(dsize[0]), int(dsize[1]))
-    if 'dtype' in given:
-        try:
-            tr['dtype'] = np.dtype(given['dtype'])
-        except (TypeError, ValueError):
-            raise InvalidOptionError('dtype', given['dtype'], 'a numpy dtype (e.g. np.float32 or "uint8")') from None
-    if tr['realign_native'] not in (False, True, 'largest'):
-        raise InvalidOptionError('realign_native', tr['realign_native'], [False, True, 'largest'])
 
 
 def _channel_code(channels: Any) -> Any:
@@ -226,7 +208,8 @@ def _split_slices(tr: dict[str, Any], ndim: int) -> tuple[Any, Any]:
 
 
 def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
-                   overrides: Mapping[str, Any] | None = None, strict: bool = False) -> Target:
+                   overrides: Mapping[str, Any] | None = None, strict: bool = False,
+                   max_bytes: int = DEFAULT_MAX_SAMPLE_BYTES) -> Target:
     """Resolve a target dict into a complete one (a new dict).
 
     Parameters
@@ -244,6 +227,9 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
     strict : bool
         Reject keys outside :data:`TARGET_KEYS` (by default they are kept in the
         resolved target and ignored, as ndsampler 0.8 does).
+    max_bytes : int
+        Refuse a target whose output pixels would take more bytes (see
+        :func:`ndsampler.sampler._validate.check_sample_size`), before anything is built.
 
     Returns
     -------
@@ -260,7 +246,11 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
     Raises
     ------
     TargetError
-        Unknown keys (``strict``), no source id, conflicting keys, frames of several videos.
+        Not a dict, unknown keys (``strict``), no source id, conflicting keys, frames of several videos.
+    InvalidOptionError
+        A known key with a value of the wrong type or outside its range.
+    SampleTooLargeError
+        The output would exceed ``max_bytes``.
     """
     tr = _canonical(target, overrides, strict)
     if tr.get('aid') is not None and tr['aid'] >= 0:  # negatives carry aid=-1
@@ -299,7 +289,12 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
     space_slice = normalize_slices(space_slice if space_slice is not None else (), space_dims, wrap=False)
     tr['space_slice'] = space_slice
     tr['space_dims'] = space_dims
+    (pad_t, pad_b), (pad_l, pad_r) = tr['pad'][-2:]
+    window_hw = (space_slice[0].stop - space_slice[0].start + pad_t + pad_b,
+                 space_slice[1].stop - space_slice[1].start + pad_l + pad_r)
+    out_hw = output_shape(window_hw, tr['scale'], tr['dsize'])
     if ndim == 2:
+        check_sample_size(1, out_hw, tr, max_bytes)
         tr['gid'] = gid
         tr['slices'] = space_slice
         tr['data_dims'] = space_dims
@@ -311,6 +306,10 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         (time_slice,) = normalize_slices((time_slice,), (len(video_gids),), wrap=False)
         inside = video_gids[max(time_slice.start, 0):max(min(time_slice.stop, len(video_gids)), 0)]
         explicit_gids = list(inside) != gids
+    if not explicit_gids:
+        (time_slice,) = normalize_slices((time_slice,) if time_slice is not None else (), (len(video_gids),), wrap=False)
+    n_frames = len(gids) if explicit_gids else time_slice.stop - time_slice.start
+    check_sample_size(n_frames + sum(tr['pad'][0]), out_hw, tr, max_bytes)
     if explicit_gids:
         positions = [index.frame_position(vidid, g) for g in gids] if vidid is not None else [0]
         time_slice = slice(positions[0], positions[-1] + 1) if positions else slice(0, 0)
@@ -318,7 +317,6 @@ def resolve_target(target: Mapping[str, Any], index: DatasetIndex,
         after = [video_gids[t] if t < len(video_gids) else None for t in range(time_slice.stop, time_slice.stop + tr['pad'][0][1])]
         frame_gids = before + list(gids) + after
     else:
-        (time_slice,) = normalize_slices((time_slice,) if time_slice is not None else (), (len(video_gids),), wrap=False)
         padded = range(time_slice.start - tr['pad'][0][0], time_slice.stop + tr['pad'][0][1])
         frame_gids = [video_gids[t] if 0 <= t < len(video_gids) else None for t in padded]
         gids = video_gids[max(time_slice.start, 0):max(min(time_slice.stop, len(video_gids)), 0)]

@@ -268,10 +268,12 @@ def test_annot_ids_pick_boxes_in_id_order(raster_sampler, raster_dset):
     aid_a, aid_b = sorted(raster_dset.gid_to_aids[1])
     other = sorted(raster_dset.gid_to_aids[2])
     target = {'gid': 1, 'slices': (slice(0, 2), slice(0, 2))}
-    picked = raster_sampler.load_sample(target, annot_ids=[aid_b, 10 ** 6, other[0], aid_a])['annots']
+    picked = raster_sampler.load_sample(target, annot_ids=[aid_b, other[0], aid_a])['annots']
     assert picked['aids'].tolist() == [aid_a, aid_b]
     assert picked['cids'].tolist() == [1, 2]
     assert picked['frame_dets'][0].data['class_idxs'].tolist() == [
         raster_sampler.classes.id_to_idx[1], raster_sampler.classes.id_to_idx[2]]
     np.testing.assert_allclose(picked['rel_boxes'].to_ltrb().data[0], [2, 3, 12, 9])
     assert raster_sampler.load_sample(target, annot_ids=[])['annots']['aids'].tolist() == []
+    with pytest.raises(UnknownIdError, match='1000000'):  # an id of no annotation is a mistake, not a filter
+        raster_sampler.load_sample(target, annot_ids=[aid_a, 10 ** 6])
