@@ -36,11 +36,11 @@ def _start_holder(tmp_path, seconds, stale_after=600.0):
 
 
 def test_lease_excludes_without_flock_and_heartbeat_keeps_it(tmp_path, no_flock):
-    # the holder keeps the lock 3x longer than stale_after: its heartbeat keeps the lease fresh
-    proc = _start_holder(tmp_path, seconds=1.5, stale_after=0.3)
+    # the waiter gives up after twice stale_after: only the holder's heartbeat kept the lease fresh that long
+    proc = _start_holder(tmp_path, seconds=3.0, stale_after=1.0)
     try:
         with pytest.raises(errors.CacheError, match='timed out'):
-            FileLock(tmp_path / 'x.npy', timeout=1.0, stale_after=0.3).acquire()
+            FileLock(tmp_path / 'x.npy', timeout=2.0, stale_after=1.0).acquire()
     finally:
         proc.join(timeout=10)
     assert proc.exitcode == 0
@@ -68,7 +68,7 @@ def _foreign_lease(lock):
 
 
 def test_lease_of_another_host_is_broken_only_once_its_heartbeat_stops(tmp_path):
-    lock = FileLock(tmp_path / 'x.npy', timeout=0.6, stale_after=0.3)
+    lock = FileLock(tmp_path / 'x.npy', timeout=1.5, stale_after=1.0)
     _foreign_lease(lock)
     stop = threading.Event()
 
@@ -85,9 +85,9 @@ def test_lease_of_another_host_is_broken_only_once_its_heartbeat_stops(tmp_path)
         stop.set()
         beating.join()
     start = time.monotonic()
-    with FileLock(tmp_path / 'x.npy', timeout=5.0, stale_after=0.3):
+    with FileLock(tmp_path / 'x.npy', timeout=10.0, stale_after=1.0):
         waited = time.monotonic() - start
-    assert 0.3 <= waited < 2.0
+    assert 1.0 <= waited < 5.0
 
 
 def test_release_leaves_a_lease_that_is_no_longer_ours(tmp_path):
