@@ -27,6 +27,7 @@ __all__ = [
     'NdsamplerError',
     'InvalidOptionError',
     'ChannelSpecError',
+    'ChannelTypeError',
     'UnknownChannelError',
     'UnknownChannelWarning',
     'WindowError',
@@ -83,6 +84,10 @@ class InvalidOptionError(NdsamplerError, ValueError):
 
 class ChannelSpecError(NdsamplerError, ValueError):
     """A channel spec string does not follow the grammar (shows text and position)."""
+
+
+class ChannelTypeError(ChannelSpecError, TypeError):
+    """A channel spec was given as a value of no accepted type (None, a float, bytes)."""
 
 
 class UnknownChannelError(NdsamplerError, KeyError):

@@ -5,15 +5,15 @@ so ``coerce`` on the per-sample hot path costs one dictionary look-up.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import numbers
 import re
 from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ndsampler.channels._base import SpecBase
-from ndsampler.channels._parser import Code, Item, parse_stream, spec_error
-from ndsampler.errors import ChannelSpecError, UnknownChannelError
+from ndsampler.channels._cache import bounded_cache
+from ndsampler.channels._parser import CACHE_BYTES, Code, Item, parse_stream, spec_error
+from ndsampler.errors import ChannelSpecError, ChannelTypeError, UnknownChannelError
 
 __all__ = ['FusedChannelSpec', 'ChannelSpec', 'ALL_CHANNELS', 'UNNAMED_PREFIX', 'FusedLike', 'ChannelLike']
 
@@ -155,8 +155,8 @@ class FusedChannelSpec(SpecBase):
         ChannelSpecError
             Bad text, a ``,`` (several streams: use :class:`ChannelSpec`), a sensor prefix (use
             :class:`SensorChanSpec`), or a negative count.
-        TypeError
-            ``data`` is of no accepted type.
+        ChannelTypeError
+            ``data`` is of no accepted type (also a ``TypeError``).
 
         Example
         -------
@@ -179,7 +179,7 @@ class FusedChannelSpec(SpecBase):
                              tuple(band for part in parts for band in part._bands))
         if isinstance(data, ChannelSpec):
             return data._single_stream()
-        raise TypeError(f'cannot coerce {type(data).__name__} {data!r} to a FusedChannelSpec; '
+        raise ChannelTypeError(f'cannot coerce {type(data).__name__} {data!r} to a FusedChannelSpec; '
                         'allowed: str, int, list of str, FusedChannelSpec')
 
     # -- representations ---------------------------------------------------------------------------
@@ -384,8 +384,8 @@ class ChannelSpec(SpecBase):
         ------
         ChannelSpecError
             Bad text or a sensor prefix.
-        TypeError
-            ``data`` is of no accepted type.
+        ChannelTypeError
+            ``data`` is of no accepted type (also a ``TypeError``).
         """
         kind = type(data)
         if kind is str:
@@ -399,7 +399,7 @@ class ChannelSpec(SpecBase):
             return cls._make((fused,), fused.spec)
         if isinstance(data, (list, tuple)):
             return cls._make(stream for item in data for stream in cls._item_streams(item))
-        raise TypeError(f'cannot coerce {type(data).__name__} {data!r} to a ChannelSpec; '
+        raise ChannelTypeError(f'cannot coerce {type(data).__name__} {data!r} to a ChannelSpec; '
                         'allowed: str, int, FusedChannelSpec, ChannelSpec, list of streams')
 
     @staticmethod
@@ -537,7 +537,7 @@ def _generic_sensor(items: Tuple[Item, ...], text: str, where: str) -> None:
                                           'use SensorChanSpec')
 
 
-@functools.lru_cache(maxsize=8192)
+@bounded_cache(CACHE_BYTES, bands=lambda spec: spec.numel())
 def _fused_from_str(text: str) -> FusedChannelSpec:
     items = parse_stream(text)
     _generic_sensor(items, text, 'FusedChannelSpec')
@@ -554,7 +554,7 @@ def _fused_from_str(text: str) -> FusedChannelSpec:
     return FusedChannelSpec._from_parsed(fused_list[0], text if plain else None)
 
 
-@functools.lru_cache(maxsize=4096)
+@bounded_cache(CACHE_BYTES, bands=lambda spec: spec.numel(), max_entries=4096)
 def _channel_from_str(text: str) -> ChannelSpec:
     items = parse_stream(text)
     _generic_sensor(items, text, 'ChannelSpec')

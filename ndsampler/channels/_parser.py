@@ -20,13 +20,14 @@ Normalization of one code: ``name`` gives ``(name,)`` (or the kwcoco alias expan
 """
 from __future__ import annotations
 
-import functools
 from string import ascii_letters, digits
 from typing import NoReturn, Optional, Tuple
 
+from ndsampler.channels._cache import bounded_cache
 from ndsampler.errors import ChannelSpecError
 
-__all__ = ['GRAMMAR', 'Code', 'Fused', 'Item', 'ALIASES', 'MAX_RANGE', 'parse_stream', 'spec_error']
+__all__ = ['GRAMMAR', 'Code', 'Fused', 'Item', 'ALIASES', 'MAX_RANGE', 'MAX_BANDS', 'CACHE_BYTES', 'parse_stream',
+           'spec_error', 'count_bands']
 
 #: The grammar of SPEC §3 in Lark syntax (the reference this parser implements; tests use it as an oracle).
 GRAMMAR = r'''
@@ -65,6 +66,10 @@ ALIASES = {
 
 #: Largest number of bands one range code may expand to (guards against ``x:999999999``).
 MAX_RANGE = 1 << 16
+#: Most bands one spec may expand to (all its streams together).
+MAX_BANDS = 1 << 16
+#: Byte budget of each memo of parsed specs (see :func:`ndsampler.channels._cache.bounded_cache`).
+CACHE_BYTES = 32 * 1024 ** 2
 
 _IDEN_START = frozenset('_*' + ascii_letters)
 _IDEN_CONT = frozenset('_ -*' + ascii_letters + digits)
@@ -92,12 +97,13 @@ def spec_error(text: str, pos: int, problem: str) -> ChannelSpecError:
 class _Parser:
     """One pass over one string; each method parses one grammar rule starting at ``self.pos``."""
 
-    __slots__ = ('text', 'pos', 'end')
+    __slots__ = ('text', 'pos', 'end', 'bands')
 
     def __init__(self, text: str):
         self.text = text
         self.pos = 0
         self.end = len(text)
+        self.bands = 0
 
     def fail(self, expected: str, pos: Optional[int] = None) -> NoReturn:
         pos = self.pos if pos is None else pos
@@ -155,6 +161,9 @@ class _Parser:
             return name, ALIASES.get(name, (name,))
         if bounds[1] - bounds[0] > MAX_RANGE:
             raise spec_error(self.text, start, f'the range expands to more than {MAX_RANGE} channels')
+        self.bands += max(bounds[1] - bounds[0], 0)
+        if self.bands > MAX_BANDS:
+            raise spec_error(self.text, start, f'the spec expands to more than {MAX_BANDS} bands in all')
         return self.text[start:self.pos], tuple(f'{name}.{i}' for i in range(*bounds))
 
     def fused(self) -> Fused:
@@ -233,7 +242,12 @@ class _Parser:
         return tuple(items)
 
 
-@functools.lru_cache(maxsize=8192)
+def count_bands(items: Tuple[Item, ...]) -> int:
+    """Band names in a parsed spec (every stream, repeats counted)."""
+    return sum(len(bands) for _, fused_list, _ in items for fused in fused_list for _, bands in fused)
+
+
+@bounded_cache(CACHE_BYTES, bands=count_bands)
 def parse_stream(text: str) -> Tuple[Item, ...]:
     """Parse a full sensor / channel spec (the grammar's ``stream`` rule).
 

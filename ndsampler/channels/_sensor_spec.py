@@ -1,13 +1,13 @@
 """Sensor-qualified channel specs: ``'S2:(infrared,red|green|blue),L8:nir'`` (SPEC §3)."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from ndsampler.channels._base import SpecBase
 from ndsampler.channels._channel_spec import ChannelSpec, FusedChannelSpec
-from ndsampler.channels._parser import parse_stream
-from ndsampler.errors import ChannelSpecError
+from ndsampler.channels._cache import bounded_cache
+from ndsampler.channels._parser import CACHE_BYTES, parse_stream
+from ndsampler.errors import ChannelSpecError, ChannelTypeError
 
 __all__ = ['SensorChan', 'SensorChanSpec', 'GENERIC_SENSOR', 'SensorChanLike']
 
@@ -71,8 +71,8 @@ class SensorChanSpec(SpecBase):
         ------
         ChannelSpecError
             Bad text.
-        TypeError
-            ``data`` is of no accepted type.
+        ChannelTypeError
+            ``data`` is of no accepted type (also a ``TypeError``).
         """
         kind = type(data)
         if kind is str:
@@ -84,7 +84,7 @@ class SensorChanSpec(SpecBase):
         if isinstance(data, (int, FusedChannelSpec, ChannelSpec, list, tuple)):
             chans = ChannelSpec.coerce(data)
             return cls._make(tuple(SensorChan(GENERIC_SENSOR, s) for s in chans.streams()), chans.spec)
-        raise TypeError(f'cannot coerce {type(data).__name__} {data!r} to a SensorChanSpec; '
+        raise ChannelTypeError(f'cannot coerce {type(data).__name__} {data!r} to a SensorChanSpec; '
                         'allowed: str, int, FusedChannelSpec, ChannelSpec, SensorChanSpec')
 
     def _spec_parts(self) -> Iterator[str]:
@@ -175,7 +175,7 @@ def _group(names: List[str]) -> str:
     return names[0] if len(names) == 1 else '(' + ','.join(names) + ')'
 
 
-@functools.lru_cache(maxsize=4096)
+@bounded_cache(CACHE_BYTES, bands=lambda spec: spec.numel(), max_entries=4096)
 def _sensorchan_from_str(text: str) -> SensorChanSpec:
     streams = tuple(
         SensorChan(sensor, FusedChannelSpec._from_parsed(fused))
