@@ -207,6 +207,11 @@ class CocoSampler(ub.NiceRepr):
             self._hashid = ub.hash_data([content, repr(self.backend)], base='hex')[:32]
         return self._hashid
 
+    @property
+    def _backend(self) -> BackendLike:
+        """The ``backend`` argument as given (ndsampler 0.8's name; ``frames._backend`` is the resolved config)."""
+        return self.backend
+
     # ---- region pools --------------------------------------------------
     def preselect(self, **kwargs) -> Any:
         """Set up the pool of positives / negatives (see ``regions.preselect``)."""

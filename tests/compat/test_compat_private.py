@@ -106,3 +106,10 @@ def test_random_negatives_exact_when_too_few_fit(tmp_path):
         assert len(regions._random_negatives(3, window_size=(4, 4), exact=False, rng=0)) == 0
     with pytest.warns(UserWarning, match='found 0 of 3 negatives'):
         assert regions._preselect_negatives(3, window_dims=(4, 4), thresh=0.0, rng=0) == 0
+
+
+def test_sampler_backend_attribute_is_the_argument(dset, tmp_path):
+    """0.8's ``sampler._backend`` (its torch example prints it): the ``backend`` given; ``frames._backend`` the config."""
+    assert ndsampler.CocoSampler(dset)._backend is None
+    sampler = ndsampler.CocoSampler(dset, workdir=tmp_path, backend='npy')
+    assert sampler._backend == 'npy' and sampler.frames._backend['type'] == 'npy'
