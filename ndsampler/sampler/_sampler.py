@@ -361,7 +361,7 @@ class CocoSampler(ub.NiceRepr):
         ``kwargs`` are target keys (override the target's). The result can be changed and
         given to :meth:`load_sample` or :meth:`_load_slice` again.
         """
-        return resolve_target(target, self._index, kwargs, strict=self.strict_targets)
+        return resolve_target(target, self._index, kwargs, self.strict_targets, self.max_sample_bytes)
 
     def _load_slice(self, target: Target) -> Sample:
         """The sample of ``target`` without annotations (add them with :meth:`_populate_overlap`)."""
