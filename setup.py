@@ -39,6 +39,7 @@ setup(
     extras_require={
         'torch': parse_requirements('torch.txt'),
         'dask': parse_requirements('dask.txt'),
+        'remote': parse_requirements('remote.txt'),
         'tests': parse_requirements('tests.txt'),
     },
     entry_points={'console_scripts': ['ndsampler = ndsampler.cli.main:main']},

@@ -1,66 +1,34 @@
-"""COGs over HTTP range requests (GDAL /vsicurl/) from a loopback server the test starts."""
-import http.server
-import os
+"""COGs over HTTP range requests (RemoteCogReader, and GDAL /vsicurl/) from a loopback server the test starts."""
 import pickle
-import re
-import threading
-from functools import partial
 
 import numpy as np
 import pytest
 from conformance import make_pixels
+from remote_http import RangeServer
 
 from ndsampler.backends import CogBackend, NoneBackend, source_identity
-from ndsampler.delayed.readers import RasterioReader, get_reader
+from ndsampler.delayed.readers import RasterioReader, RemoteCogReader, get_reader, reader_pool, remote_config
 from ndsampler.errors import CacheError, ImageReadError
 from ndsampler.frames import SimpleFrames
 from ndsampler.io import write_cog
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with single-range ``Range: bytes=a-b`` support."""
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
-        fpath = self.translate_path(self.path)
-        if not os.path.isfile(fpath):
-            self.send_error(404)
-            return None
-        size = os.path.getsize(fpath)
-        match = re.match(r'bytes=(\d*)-(\d*)$', self.headers.get('Range', ''))
-        file = open(fpath, 'rb')
-        if match is None:
-            self.send_response(200)
-            start, end = 0, size - 1
-        else:
-            start = int(match.group(1)) if match.group(1) else size - int(match.group(2))
-            end = min(int(match.group(2)), size - 1) if match.group(1) and match.group(2) else size - 1
-            self.send_response(206)
-            self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
-        self.send_header('Accept-Ranges', 'bytes')
-        self.send_header('Content-Type', 'image/tiff')
-        self.send_header('Content-Length', str(end - start + 1))
-        self.end_headers()
-        file.seek(start)
-        self._remaining = end - start + 1
-        return file
-
-    def copyfile(self, source, outputfile):
-        outputfile.write(source.read(self._remaining))
+@pytest.fixture(autouse=True, params=['ours', 'gdal'])
+def remote_reader(request, tmp_path, monkeypatch):
+    """Every test twice: remote COGs read by RemoteCogReader (headers cached under tmp_path), then through GDAL."""
+    monkeypatch.setattr(remote_config, 'enabled', request.param == 'ours')
+    monkeypatch.setattr(remote_config, 'header_dpath', str(tmp_path / 'remote_headers'))
+    reader_pool.clear()
+    yield request.param
+    reader_pool.clear()
 
 
 @pytest.fixture
 def served(tmp_path):
     root = tmp_path / 'www'
     root.mkdir()
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(RangeHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-    server.server_close()
+    with RangeServer(root) as server:
+        yield root, server.url
 
 
 def test_remote_cog_source_read_in_place(served):
@@ -104,12 +72,13 @@ def test_remote_read_only_cache(served, tmp_path):
         remote.backend.ensure(source_identity(paths[2]), remote.cache_dpath)
 
 
-def test_reader_pool_keeps_urls_and_never_stats(served):
+def test_reader_pool_keeps_urls_and_never_stats(served, remote_reader):
     root, url = served
     write_cog(root / 'scene.tif', make_pixels((40, 50, 1), 'uint8'))
     fpath = f'{url}/scene.tif'
     reader = get_reader(fpath)  # a stat of the URL would raise SourceNotFoundError
-    assert isinstance(reader, RasterioReader) and reader.fpath == fpath  # the '//' is kept
+    expected = RemoteCogReader if remote_reader == 'ours' else RasterioReader
+    assert type(reader) is expected and reader.fpath == fpath  # the '//' is kept
     assert get_reader(fpath) is reader and reader.header().dsize == (50, 40)
     with pytest.raises(ImageReadError, match='missing.tif'):
         get_reader(f'{url}/missing.tif').header()

@@ -12,5 +12,7 @@ layers (frames, backends) read their cache files through it::
 from ndsampler.delayed.readers._base import Header, Reader
 from ndsampler.delayed.readers._formats import Cv2Reader, NpyReader, RasterioReader
 from ndsampler.delayed.readers._pool import ReaderPool, get_reader, reader_pool
+from ndsampler.delayed.readers._remote_cog import RemoteCogReader, RemoteConfig, remote_config
 
-__all__ = ['get_reader', 'reader_pool', 'ReaderPool', 'Reader', 'Header', 'NpyReader', 'RasterioReader', 'Cv2Reader']
+__all__ = ['get_reader', 'reader_pool', 'ReaderPool', 'Reader', 'Header', 'NpyReader', 'RasterioReader', 'Cv2Reader',
+           'RemoteCogReader', 'RemoteConfig', 'remote_config']

@@ -9,7 +9,7 @@ from typing import Callable
 
 from ndsampler._typing import PathLike
 from ndsampler.delayed.readers._base import Reader
-from ndsampler.delayed.readers._formats import reader_class_for
+from ndsampler.delayed.readers._remote_cog import pool_reader_class
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError, StaleFrameError
 from ndsampler.io.remote import is_remote
 
@@ -123,8 +123,9 @@ class ReaderPool:
     instead the source they were made from (if the mark names one) is stat-ed on
     every :meth:`get`, so an in-place edit of a source is noticed on its next
     read; a mark's verifier checks the bytes each read decodes. Remote paths
-    (``http(s)://``, ``/vsicurl/`` ...) are never stat-ed and are opened by
-    GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
+    (``http(s)://``, ``s3://``, ``/vsicurl/`` ...) are never stat-ed; remote COGs
+    are read by :class:`~ndsampler.delayed.readers.RemoteCogReader` (its own range
+    requests), other remote files by GDAL with :data:`ndsampler.io.GDAL_REMOTE_OPTIONS`.
 
     Parameters
     ----------
@@ -203,9 +204,9 @@ class ReaderPool:
             stamp = self._stamp(key)
         verify = None if mark is None else mark.verify
         if verify is None:
-            reader = reader_class_for(key)(key, self._recharge)
+            reader = pool_reader_class(key)(key, self._recharge)
         else:
-            reader = _Verified(reader_class_for(key), key, verify, self._recharge)
+            reader = _Verified(pool_reader_class(key), key, verify, self._recharge)
         entry = _Entry(stamp, reader, verify)
         with self._lock:
             self._drop(key)
@@ -351,9 +352,10 @@ def get_reader(fpath: PathLike) -> Reader:
 
     Dispatches on the suffix: ``.npy`` is memory-mapped, TIFF/COG go through
     rasterio (window, band and overview reads), anything else is decoded whole
-    by cv2 and kept in the pool. Remote paths (``http(s)://`` URLs, GDAL
-    ``/vsicurl/`` ...) are kept as strings and read through GDAL over range
-    requests. Handles open lazily on first header/read.
+    by cv2 and kept in the pool. Remote paths (``http(s)://`` and ``s3://`` URLs,
+    GDAL ``/vsicurl/`` ...) are kept as strings and read over range requests
+    (COGs by :class:`~ndsampler.delayed.readers.RemoteCogReader`, the rest through
+    GDAL). Handles open lazily on first header/read.
 
     Raises
     ------
