@@ -76,15 +76,22 @@ os.register_at_fork(after_in_child=_reconnect_followed)
 
 
 def _sql_rows(dset: Any, query: str, **params: Any) -> list | None:
-    """Rows of ``query`` (bound ``params``) on kwcoco's SQL view ``dset``; None for a JSON dataset."""
+    """Rows of ``query`` (bound ``params``) on kwcoco's SQL view ``dset``; None for a JSON dataset.
+
+    Without parameters the query runs on the session's DBAPI connection (plain tuples: a
+    million rows come back ~2x faster than as SQLAlchemy rows).
+    """
     if not is_sql_view(dset):
         return None
     import sqlalchemy
-    return dset.session.execute(sqlalchemy.text(query), params).fetchall()
-
-
-def _nan_none(values: list) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    if params:
+        return dset.session.execute(sqlalchemy.text(query), params).fetchall()
+    cursor = dset.session.connection().connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(query)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def image_columns(dset: Any) -> ImageColumns:
@@ -102,9 +109,8 @@ def image_columns(dset: Any) -> ImageColumns:
     if rows is None:
         imgs = dset.dataset['images']
         rows = [(img['id'], img.get('width'), img.get('height')) for img in imgs]
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    dsize = np.stack([_nan_none([r[1] for r in rows]), _nan_none([r[2] for r in rows])], axis=1).reshape(-1, 2)
-    return ImageColumns(ids, dsize)
+    table = np.array(rows, dtype=float).reshape(len(rows), 3)  # a missing size (None) -> NaN
+    return ImageColumns(table[:, 0].astype(np.int64), table[:, 1:].copy())
 
 
 def box_columns(dset: Any) -> BoxColumns:
@@ -125,12 +131,10 @@ def box_columns(dset: Any) -> BoxColumns:
     if rows is None:
         rows = [(ann['id'], ann['image_id'], ann.get('category_id'), *ann['bbox'])
                 for ann in dset.dataset['annotations'] if ann.get('bbox') is not None]
-    n = len(rows)
-    cids = [-1 if r[2] is None else r[2] for r in rows]
-    return BoxColumns(np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
-                      np.fromiter((r[1] for r in rows), dtype=np.int64, count=n),
-                      np.array(cids, dtype=np.int64).reshape(n),
-                      np.array([r[3:7] for r in rows], dtype=float).reshape(n, 4))
+    table = np.array(rows, dtype=float).reshape(len(rows), 7)  # no category (None) -> NaN
+    cids = table[:, 2]
+    return BoxColumns(table[:, 0].astype(np.int64), table[:, 1].astype(np.int64),
+                      np.where(np.isnan(cids), -1, cids).astype(np.int64), table[:, 3:].copy())
 
 
 def _annotation_columns() -> frozenset[str]:
