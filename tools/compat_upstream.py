@@ -340,6 +340,9 @@ def _doctest_file(path: str, label: str, modname: str | None, emit: _Emit) -> No
             if info is not None:
                 lines = ''.join(traceback.format_exception(*info)).splitlines()
                 etype, evalue = info[0].__name__, str(info[1])
+                if hasattr(info[1], 'output_difference'):  # got/want: the difference is the news
+                    diff = info[1].output_difference(colored=False).splitlines()
+                    lines = lines[:1] + [ln for ln in diff if ln.strip()][:12]
             else:
                 lines, etype, evalue = ex.repr_failure(), 'DoctestFailure', ''
             missing = ex.module.__dict__.get('__compat_import_error__') if upstream_text else None
