@@ -9,7 +9,8 @@ from typing import Any, List, Optional, Sequence
 import kwcoco
 import scriptconfig as scfg
 
-from ndsampler.errors import ImageReadError, InvalidOptionError, NdsamplerError, SourceNotFoundError, UnknownIdError
+from ndsampler.errors import (ImageReadError, InvalidOptionError, NdsamplerError, SourceNotFoundError, UnknownIdError,
+                              allowed_text)
 
 __all__ = ['CommandConfig', 'load_dataset', 'parse_ids', 'parse_dims', 'parse_backend', 'CLI_BACKENDS',
            'format_table', 'error_line']
@@ -46,6 +47,10 @@ class CommandConfig(scfg.DataConfig):
             return 1
 
 
+#: Top-level keys of which a kwcoco dataset has at least one.
+_DATASET_KEYS = frozenset({'images', 'annotations', 'categories', 'videos'})
+
+
 def load_dataset(fpath: Any) -> kwcoco.CocoDataset:
     """Read a kwcoco file; a missing or unreadable file raises an ndsampler error naming it."""
     if fpath is None:
@@ -54,9 +59,14 @@ def load_dataset(fpath: Any) -> kwcoco.CocoDataset:
     if not os.path.isfile(fpath):
         raise SourceNotFoundError(f'dataset file {fpath!r} does not exist')
     try:
-        return kwcoco.CocoDataset(fpath)
+        dset = kwcoco.CocoDataset(fpath)
     except Exception as ex:
         raise ImageReadError(f'cannot read kwcoco dataset {fpath!r}: {type(ex).__name__}: {ex}') from ex
+    if not isinstance(dset.dataset, dict) or not _DATASET_KEYS.intersection(dset.dataset):
+        keys = sorted(dset.dataset)[:5] if isinstance(dset.dataset, dict) else type(dset.dataset).__name__
+        raise ImageReadError(f'{fpath!r} is not a kwcoco dataset (it has {keys!r}); '
+                             f'allowed: a json object with {allowed_text(sorted(_DATASET_KEYS))}')
+    return dset
 
 
 def _as_id(text: Any) -> Any:

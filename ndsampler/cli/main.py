@@ -8,6 +8,7 @@ Example
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Optional, Sequence
 
@@ -40,11 +41,20 @@ class NdsamplerCLI(scfg.ModalCLI):
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``ndsampler`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
 
-    Bad syntax exits with argparse's status 2; a failing subcommand prints
+    Bad syntax prints one line with a ``--help`` hint and returns 2; a failing subcommand prints
     ``ndsampler <cmd>: error: <message>`` to stderr and returns 1.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    error = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = _one_line_error  # type: ignore[method-assign]
     try:
         return int(NdsamplerCLI.main(argv=argv, autocomplete=False) or 0)
     except SystemExit as ex:
         return ex.code if isinstance(ex.code, int) else (0 if ex.code is None else 1)
+    finally:
+        argparse.ArgumentParser.error = error  # type: ignore[method-assign]
+
+
+def _one_line_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """Bad syntax: one line and a ``--help`` hint on stderr (not argparse's usage dump); exit status 2."""
+    parser.exit(2, f'{parser.prog}: error: {message} (see {parser.prog} --help)\n')
