@@ -1,0 +1,83 @@
+"""Careless targets and load options: only ndsampler errors escape, valid ones give the exact shape, nothing hangs."""
+import math
+import time
+
+import kwcoco
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from fuzz_settings import CALL_LIMIT_S, FUZZ
+from ndsampler import CocoSampler
+from ndsampler.errors import NdsamplerError
+
+B = {'gid': 1, 'cx': 100, 'cy': 100, 'width': 64, 'height': 64}
+
+junk = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 12, 10 ** 12), st.floats(allow_nan=True),
+                 st.text(max_size=4), st.binary(max_size=2), st.lists(st.integers(-3, 3), max_size=3),
+                 st.tuples(st.floats(-5, 5), st.floats(-5, 5)), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+option_values = {
+    'gid': st.one_of(st.integers(-2, 10), junk), 'aid': st.one_of(st.integers(-1, 80), junk),
+    'cx': st.one_of(st.floats(-100, 700), junk), 'cy': st.one_of(st.floats(-100, 700), junk),
+    'width': st.one_of(st.integers(0, 300), junk), 'height': st.one_of(st.integers(0, 300), junk),
+    'pad': st.one_of(st.integers(0, 20), st.tuples(st.integers(0, 5), st.integers(0, 5)), junk),
+    'scale': st.one_of(st.floats(0.05, 3), junk), 'dsize': st.one_of(st.tuples(st.integers(0, 90), st.integers(0, 90)), junk),
+    'dtype': st.one_of(st.sampled_from(['uint8', 'float32', 'int16', 'complex64', 'U3', 'O']), junk),
+    'nodata': st.one_of(st.sampled_from(['float', 'auto', 0, 'bogus']), junk),
+    'interpolation': st.one_of(st.sampled_from(['nearest', 'linear', 'cubic', 'auto', 'bogus']), junk),
+    'antialias': st.one_of(st.sampled_from([True, False, 'auto']), junk),
+    'padkw': st.one_of(st.sampled_from([{'mode': 'reflect'}, {'mode': 'edge'}, {'mode': 'constant', 'constant_values': 3},
+                                        {'mode': 'bogus'}, 'reflect']), junk),
+    'channels': st.one_of(st.sampled_from(['r|g', 'b', 'r|g|b', 'nope', 'r||g']), junk),
+    'window_dims': st.one_of(st.sampled_from(['extent', 'square', (20, 30)]), junk),
+    'space_slice': st.one_of(st.tuples(st.builds(slice, st.integers(-50, 300), st.integers(-50, 300))), junk),
+    'finalize': st.one_of(st.booleans(), junk), 'use_native_scale': st.one_of(st.booleans(), junk),
+    'my_own_key': junk,
+}
+targets = st.fixed_dictionaries({}, optional=option_values)
+load_args = st.fixed_dictionaries({}, optional={
+    'with_annots': st.one_of(st.sampled_from([True, False, 'boxes+mask', ['segmentation'], 'bogus']), junk),
+    'visible_thresh': st.one_of(st.floats(0, 1), junk),
+    'annot_ids': st.one_of(st.lists(st.integers(1, 80), max_size=3), junk),
+})
+
+
+@pytest.fixture(scope='module')
+def sampler(tmp_path_factory):
+    root = tmp_path_factory.mktemp('fuzz_targets')
+    return CocoSampler(kwcoco.CocoDataset.demo('shapes8', dpath=root, verbose=0), workdir=root / 'work', backend=None)
+
+
+def _load(sampler, target, kwargs):
+    start = time.perf_counter()
+    try:
+        return sampler.load_sample(target, **kwargs)
+    except NdsamplerError:
+        return None
+    finally:
+        assert time.perf_counter() - start < CALL_LIMIT_S
+
+
+@FUZZ
+@given(extra=targets, kwargs=load_args)
+def test_fuzzed_targets_raise_only_our_errors(sampler, extra, kwargs):
+    sample = _load(sampler, {**B, **extra}, kwargs)
+    if sample is None or not isinstance(sample['im'], np.ndarray):
+        return
+    assert sample['im'].ndim == 3
+    assert sample['im'].shape[:2] == tuple(sample['params']['out_hw'])
+
+
+@FUZZ
+@given(cx=st.integers(-80, 600), cy=st.integers(-80, 600), w=st.integers(0, 200), h=st.integers(0, 200),
+       pad=st.integers(0, 8), scale=st.one_of(st.none(), st.sampled_from([0.5, 1.5, 2.0])))
+def test_valid_centre_targets_have_the_exact_shape(sampler, cx, cy, w, h, pad, scale):
+    target = {'gid': 2, 'cx': cx, 'cy': cy, 'width': w, 'height': h, 'pad': pad, 'scale': scale}
+    try:
+        im = sampler.load_sample(target)['im']
+    except NdsamplerError as ex:  # only a scale that rounds a non-empty side to nothing
+        assert scale == 0.5 and 'at least one pixel' in str(ex)
+        return
+    factor = 1 if scale is None else scale
+    assert im.shape == (int(round((h + 2 * pad) * factor)), int(round((w + 2 * pad) * factor)), 3)
+    assert math.isfinite(float(im.sum()))
