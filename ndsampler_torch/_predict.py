@@ -37,6 +37,7 @@ from ndsampler.regions import axis_windows
 from ndsampler.stitch import CocoStitchingManager, WriterQueue, edge_weights
 
 from ._collate import collate
+from ._shared_ring import drop_exited_rings
 
 __all__ = ['predict', 'PredictSummary', 'BLENDS', 'importance_map']
 
@@ -355,6 +356,17 @@ class _Heads:
         return rows
 
 
+def _run(loader: Any, model: Any, device: torch.device, heads: _Heads, dims: tuple[int, int], autocast: bool,
+         progress: bool) -> None:
+    """Every batch through the model into the stitchers (its batches are released on return)."""
+    with torch.no_grad(), torch.autocast(device.type, enabled=bool(autocast)):
+        batches = ub.ProgIter(loader, total=len(loader), desc='predict windows', enabled=progress,
+                              verbose=1 if progress else 0, stream=sys.stderr)
+        for batch in batches:
+            out = model(batch['im'].to(device, non_blocking=True))
+            heads.add(batch['index'].tolist(), out, dims)
+
+
 def predict(
     sampler: Any,
     model: Any,
@@ -487,18 +499,14 @@ def predict(
     if isinstance(model, torch.nn.Module):
         model.to(device).eval()
     try:
-        with torch.no_grad(), torch.autocast(device.type, enabled=bool(autocast)):
-            batches = ub.ProgIter(loader, total=len(loader), desc='predict windows', enabled=progress,
-                                  verbose=1 if progress else 0, stream=sys.stderr)
-            for batch in batches:
-                out = model(batch['im'].to(device, non_blocking=True))
-                heads.add(batch['index'].tolist(), out, dims)
+        _run(loader, model, device, heads, dims, autocast, progress)
     except BaseException:
         heads.abort()
         raise
     finally:
         if was_training:
             model.train()
+    drop_exited_rings()  # the workers are gone: unmap their batch buffers before the last images are written
     assets = heads.finish()
     summary = PredictSummary(assets=assets, num_windows=len(windows), num_images=len({a['gid'] for a in assets}),
                              heads={name: m.chan_code for name, m in heads.managers.items()})

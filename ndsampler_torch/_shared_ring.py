@@ -28,7 +28,7 @@ import torch
 
 from ndsampler import errors
 
-__all__ = ['RING_SLOTS', 'tensor_on', 'ring_tensor', 'pack_ring_tensor', 'unpack_ring_tensor']
+__all__ = ['RING_SLOTS', 'tensor_on', 'ring_tensor', 'pack_ring_tensor', 'unpack_ring_tensor', 'drop_exited_rings']
 
 #: the most slots a worker's ring holds (a batch in flight per slot)
 RING_SLOTS = 8
@@ -143,15 +143,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def drop_exited_rings(pid: int | None = None) -> None:
+    """Unmap the received rings of workers that exited (and every ring of process ``pid``).
+
+    A loader whose workers are done leaves their slots mapped here until a new ring arrives; call
+    this after its last batch to give that memory back at once.
+    """
+    for ring_id, received in list(_RECEIVED.items()):
+        if received.pid == pid or not _alive(received.pid):
+            del _RECEIVED[ring_id]
+
+
 def _register(wire: _Wire) -> _Received:
     """Keep a new ring, dropping those of exited workers and any older ring of the same process."""
     if wire.flags is None:
         raise errors.NdsamplerError(
             f'a batch names shared-memory ring {wire.ring_id} of worker {wire.pid}, which this process never '
             f'received: ring batches must be unpickled in the process their worker sends to, in order')
-    for ring_id, received in list(_RECEIVED.items()):
-        if received.pid == wire.pid or not _alive(received.pid):
-            del _RECEIVED[ring_id]
+    drop_exited_rings(wire.pid)
     received = _Received(wire.pid, wire.flags.numpy(), {})
     _RECEIVED[wire.ring_id] = received
     return received

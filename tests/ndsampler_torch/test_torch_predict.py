@@ -192,3 +192,19 @@ def test_wrong_output_shape_names_the_expected_one(tmp_path):
     dset, _ = _images_dataset(tmp_path, [(20, 20)])
     with pytest.raises(errors.StitchingError, match=r'returned shape \(4, 3, 8, 8\); allowed: \(4, 3, 16, 16\)'):
         predict(CocoSampler(dset, backend=None), lambda x: x[..., ::2, ::2], 16, save=False)
+
+
+def test_worker_batch_buffers_are_unmapped_before_the_last_write(tmp_path):
+    from ndsampler_torch import _shared_ring
+    dset, _ = _images_dataset(tmp_path, [(256, 128)])
+    written = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, x):
+            written.append(x.nbytes)
+            return x
+
+    predict(CocoSampler(dset, backend=None), Spy(), 128, overlap=0, blend='constant', batch_size=2, num_workers=2,
+            save=False)
+    assert written == [2 * 3 * 128 * 128 * 4]  # one batch, large enough for the workers' shared-memory ring
+    assert _shared_ring._RECEIVED == {}
