@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from functools import partial
 from typing import Callable
 
 import cv2
@@ -15,7 +16,7 @@ from ndsampler.delayed.readers._base import Header, Reader
 from ndsampler.errors import ImageReadError, raise_if_out_of_descriptors
 from ndsampler.io.remote import gdal_env, is_remote, open_raster
 
-__all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for', 'tiff_page_stack']
+__all__ = ['NpyReader', 'RasterioReader', 'Cv2Reader', 'reader_class_for', 'tiff_page_stack', 'read_repeating_edges']
 
 #: Estimated bytes held by one open GDAL dataset handle (IFDs, tile index, buffers).
 RASTERIO_HANDLE_BYTES = 1 << 20
@@ -149,6 +150,10 @@ class RasterioReader(Reader):
         if stack is not False:
             return stack[sl_y, sl_x] if bands is None else stack[sl_y, sl_x][:, :, bands]
         src = self._handle(overview)
+        return read_repeating_edges(partial(self._read_stored, src, bands), sl_y, sl_x, src.height, src.width)
+
+    def _read_stored(self, src, bands: list[int] | None, sl_y: slice, sl_x: slice) -> np.ndarray:
+        """A window within the pixels ``src`` stores (GDAL would resample a larger one into ``out``)."""
         indexes = None if bands is None else [b + 1 for b in bands]
         window = Window(sl_x.start, sl_y.start, sl_x.stop - sl_x.start, sl_y.stop - sl_y.start)
         out = np.empty((src.count if bands is None else len(bands), window.height, window.width),
@@ -173,6 +178,30 @@ class RasterioReader(Reader):
             if self._stack is not False:
                 self._stack = None  # a page stack is mapped (or decoded) again on the next read
             self._resized()
+
+
+def read_repeating_edges(read: Callable[[slice, slice], np.ndarray], sl_y: slice, sl_x: slice,
+                         height: int, width: int) -> np.ndarray:
+    """``read(sl_y, sl_x)`` for a window that may pass the ``height x width`` pixels a level stores.
+
+    GDAL may round an overview's size down where the pyramid rounds up
+    (:func:`~ndsampler.delayed.readers._base.overview_dsize`: ``ceil(d / 2**k)``); the rows
+    and columns past the stored ones repeat the last stored one. ``read`` is only given
+    windows within the stored pixels.
+
+    Example
+    -------
+    >>> data = np.arange(6).reshape(2, 3, 1)
+    >>> read_repeating_edges(lambda y, x: data[y, x], slice(1, 3), slice(1, 4), 2, 3)[..., 0]
+    array([[4, 5, 5],
+           [4, 5, 5]])
+    """
+    if sl_y.stop <= height and sl_x.stop <= width or sl_y.start == sl_y.stop or sl_x.start == sl_x.stop:
+        return read(sl_y, sl_x)
+    rows = np.minimum(np.arange(sl_y.start, sl_y.stop), height - 1)
+    cols = np.minimum(np.arange(sl_x.start, sl_x.stop), width - 1)
+    inside = read(slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    return inside[rows - rows[0]][:, cols - cols[0]]
 
 
 def tiff_page_stack(fpath: str) -> np.ndarray | None:

@@ -31,13 +31,14 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Callable
 
 import numpy as np
 import ubelt as ub
 
 from ndsampler.delayed.readers._base import Header, Reader
-from ndsampler.delayed.readers._formats import RasterioReader, reader_class_for
+from ndsampler.delayed.readers._formats import RasterioReader, read_repeating_edges, reader_class_for
 from ndsampler.delayed.readers._tiff import TiffLayout, TiffLevel, UnsupportedTiff, decode_block, parse_layout
 from ndsampler.errors import InvalidOptionError, StaleFrameError
 from ndsampler.io.atomic import atomic_write
@@ -346,8 +347,8 @@ class RemoteCogReader(Reader):
             self._layout = parse_layout(get)
         except UnsupportedTiff:
             self._fallback = RasterioReader(self.fpath, self._fallback_resized)
-        if fresh or grown:
-            _save_header(self._url, chunks, validator)
+        if fresh or grown:  # off the read's path: the write fsyncs
+            _pool().submit(_save_header, self._url, dict(chunks), validator)
         self._resized()
 
     def _fallback_resized(self, inner: Reader) -> None:
@@ -396,18 +397,11 @@ class RemoteCogReader(Reader):
 
     def _read_window(self, sl_y: slice, sl_x: slice, overview: int, bands: list[int] | None) -> np.ndarray:
         level = self._layout.levels[overview]
-        if sl_y.stop <= level.height and sl_x.stop <= level.width or sl_y.start == sl_y.stop or sl_x.start == sl_x.stop:
-            return self._read_inside(sl_y, sl_x, level, overview, bands)
-        # GDAL may round an overview's size down where the pyramid rounds up (ceil(d / 2**k)):
-        # the rows / columns past the stored ones repeat its last one
-        rows = np.minimum(np.arange(sl_y.start, sl_y.stop), level.height - 1)
-        cols = np.minimum(np.arange(sl_x.start, sl_x.stop), level.width - 1)
-        inside = self._read_inside(slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1),
-                                   level, overview, bands)
-        return inside[rows - rows[0]][:, cols - cols[0]]
+        return read_repeating_edges(partial(self._read_stored, level, overview, bands), sl_y, sl_x,
+                                    level.height, level.width)
 
-    def _read_inside(self, sl_y: slice, sl_x: slice, level: TiffLevel, overview: int,
-                     bands: list[int] | None) -> np.ndarray:
+    def _read_stored(self, level: TiffLevel, overview: int, bands: list[int] | None, sl_y: slice,
+                     sl_x: slice) -> np.ndarray:
         """A window within the stored pixels of ``level``."""
         layout = self._layout
         wanted = list(range(layout.num_bands)) if bands is None else bands
