@@ -1,0 +1,225 @@
+"""Remote COG benchmark: random 256x256 windows over HTTP with 20 ms per request, ours vs rasterio.
+
+Run::
+
+    .venv/bin/python -m benchmarks remote            # six 4096x4096 RGB COGs
+    .venv/bin/python -m benchmarks remote --quick    # six 1024x1024 COGs (smoke run)
+
+The COGs (smooth noise plus sharp edges, ``write_cog`` defaults: ZSTD, 256^2 tiles,
+overviews) are generated once into ``$NDSAMPLER_BENCH_DPATH/remote`` (default
+``~/.cache/ndsampler/bench/remote``) and served by a loopback HTTP server in its own
+process that sleeps 20 ms before answering each request (range requests, keep-alive).
+
+Each case runs in a new process (spawned) over the same seeded random windows:
+
+- ``rasterio open-per-window``: ``rasterio.open('/vsicurl/...')`` and one window read per
+  sample, what torchgeo's ``RasterDataset`` does;
+- ``rasterio keep-open``: one dataset per file kept open (``GDAL_REMOTE_OPTIONS``);
+- ``ours``: ``get_reader(url).read(window)`` (:class:`RemoteCogReader`), with the header
+  cache on disk left by an earlier process (as every DataLoader worker but the first
+  finds it), and once without it (``ours, no header cache``).
+
+``cold`` is the first pass over the windows in the new process, ``warm`` a second pass
+over the same windows in that process (GDAL's block cache / our tile cache hold them).
+``first sample`` is the time and the requests of a fresh process's first window (the
+header cache on disk for ours). Goals: ours cold >= 5x open-per-window, ours warm >= 1x
+keep-open warm, a first sample in <= 2 round trips.
+"""
+from __future__ import annotations
+
+import http.server
+import multiprocessing
+import os
+import re
+import tempfile
+import time
+import warnings
+from functools import partial
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ._timing import loadavg
+
+WINDOW = 256
+DELAY = 0.020
+
+
+def _bench_dpath() -> Path:
+    base = os.environ.get('NDSAMPLER_BENCH_DPATH', os.path.expanduser('~/.cache/ndsampler/bench'))
+    return Path(base) / 'remote'
+
+
+def _image(size: int, seed: int) -> np.ndarray:
+    """Smooth multi-scale noise plus a few sharp-edged rectangles, uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    acc = np.zeros((size, size, 3), np.float32)
+    for scale in (8, 32, 128):
+        field = rng.random((max(2, size // scale), max(2, size // scale), 3), dtype=np.float32)
+        acc += cv2.resize(field, (size, size), interpolation=cv2.INTER_CUBIC) / 3
+    for _ in range(20):
+        x, y = rng.integers(0, size, 2)
+        w, h = rng.integers(size // 64, size // 8, 2)
+        acc[y:y + h, x:x + w] = rng.random(3)
+    return np.clip(acc * 255, 0, 255).astype(np.uint8)
+
+
+def _make_cogs(size: int, count: int = 6) -> tuple[Path, list[str]]:
+    from ndsampler.io import write_cog
+    dpath = _bench_dpath() / str(size)
+    dpath.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(count):
+        name = f'scene_{i}.tif'
+        if not (dpath / name).exists():
+            write_cog(dpath / name, _image(size, seed=i))
+        names.append(name)
+    return dpath, names
+
+
+class _SlowRangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with ``Range: bytes=a-b``, keep-alive, :data:`DELAY` seconds before each answer, requests counted."""
+
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        with self.server.counter.get_lock():
+            self.server.counter.value += 1
+        time.sleep(DELAY)
+        fpath = self.translate_path(self.path)
+        if not os.path.isfile(fpath):
+            self.send_error(404)
+            return None
+        stat = os.stat(fpath)
+        size = stat.st_size
+        match = re.match(r'bytes=(\d*)-(\d*)$', self.headers.get('Range', ''))
+        if match is None:
+            self.send_response(200)
+            start, end = 0, size - 1
+        else:
+            start = int(match.group(1)) if match.group(1) else size - int(match.group(2))
+            end = min(int(match.group(2)), size - 1) if match.group(1) and match.group(2) else size - 1
+            self.send_response(206)
+            self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
+        self.send_header('Accept-Ranges', 'bytes')
+        self.send_header('ETag', f'"{size:x}-{stat.st_mtime_ns:x}"')
+        self.send_header('Content-Length', str(end - start + 1))
+        self.end_headers()
+        file = open(fpath, 'rb')
+        file.seek(start)
+        self._remaining = end - start + 1
+        return file
+
+    def copyfile(self, source, outputfile):
+        outputfile.write(source.read(self._remaining))
+
+
+def _serve(root: str, counter, port_queue) -> None:
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(_SlowRangeHandler, directory=root))
+    httpd.daemon_threads = True
+    httpd.counter = counter
+    port_queue.put(httpd.server_address[1])
+    httpd.serve_forever()
+
+
+def _windows(size: int, names: list[str], count: int, seed: int = 0) -> list[tuple[str, int, int]]:
+    rng = np.random.default_rng(seed)
+    return [(names[rng.integers(len(names))], int(rng.integers(0, size - WINDOW)), int(rng.integers(0, size - WINDOW)))
+            for _ in range(count)]
+
+
+def _run_case(case: str, base: str, windows: list, header_dpath: str | None) -> dict:
+    """In a fresh process: seconds of the cold pass, the warm pass, and the first window."""
+    warnings.simplefilter('ignore')
+    import rasterio
+    from rasterio.windows import Window
+
+    from ndsampler.delayed.readers import get_reader, remote_config
+    from ndsampler.io import gdal_env
+    remote_config.header_dpath = header_dpath
+    env = gdal_env()
+    env.__enter__()
+    handles = {}
+
+    def read(name, y, x):
+        if case == 'open-per-window':
+            with rasterio.open(f'/vsicurl/{base}/{name}') as src:
+                return src.read(window=Window(x, y, WINDOW, WINDOW))
+        if case == 'keep-open':
+            if name not in handles:
+                handles[name] = rasterio.open(f'/vsicurl/{base}/{name}')
+            return handles[name].read(window=Window(x, y, WINDOW, WINDOW))
+        return get_reader(f'{base}/{name}').read((slice(y, y + WINDOW), slice(x, x + WINDOW)))
+
+    times = {}
+    start = time.perf_counter()
+    read(*windows[0])
+    times['first'] = time.perf_counter() - start
+    for label in ('cold', 'warm'):
+        start = time.perf_counter()
+        for window in windows[1:] if label == 'cold' else windows:
+            read(*window)
+        times[label] = time.perf_counter() - start
+    times['cold_n'] = len(windows) - 1
+    times['warm_n'] = len(windows)
+    return times
+
+
+def main(argv: list[str]) -> None:
+    quick = '--quick' in argv
+    size = 1024 if quick else 4096
+    dpath, names = _make_cogs(size)
+    ctx = multiprocessing.get_context('spawn')
+    counter = ctx.Value('i', 0)
+    port_queue = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(str(dpath), counter, port_queue), daemon=True)
+    server.start()
+    base = f'http://127.0.0.1:{port_queue.get(timeout=30)}'
+    n_windows = 30 if quick else 60
+    windows = _windows(size, names, n_windows)
+    print(f'six {size}x{size} RGB COGs (ZSTD, 256^2 tiles), {DELAY * 1000:.0f} ms per request, '
+          f'{n_windows} random {WINDOW}^2 windows per case; load {loadavg()}')
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp, ctx.Pool(1, maxtasksperchild=1) as pool:
+            header_dpath = str(Path(tmp) / 'remote_headers')
+            # one earlier worker leaves the headers on disk
+            pool.apply(_run_case, ('ours', base, windows[:1] + [(n, 0, 0) for n in names], header_dpath))
+            cases = [('rasterio open-per-window', 'open-per-window', windows[:max(10, n_windows // 3)], None),
+                     ('rasterio keep-open', 'keep-open', windows, None),
+                     ('ours, no header cache', 'ours', windows, None),
+                     ('ours', 'ours', windows, header_dpath)]
+            for label, case, case_windows, hdr in cases:
+                before = counter.value
+                times = pool.apply(_run_case, (case, base, case_windows, hdr))
+                times['requests'] = counter.value - before
+                if case == 'ours':  # the requests of a fresh worker's first sample alone
+                    before = counter.value
+                    pool.apply(_run_case, (case, base, windows[-1:], hdr))
+                    times['first_requests'] = counter.value - before
+                results[label] = times
+    finally:
+        server.terminate()
+        server.join(5)
+    print(f'{"case":28s} {"cold win/s":>11s} {"warm win/s":>11s} {"first sample":>13s} {"requests":>9s}')
+    for label, t in results.items():
+        cold, warm = t['cold_n'] / t['cold'], t['warm_n'] / t['warm']
+        t['cold_rate'], t['warm_rate'] = cold, warm
+        print(f'{label:28s} {cold:11.1f} {warm:11.1f} {t["first"] * 1000:10.0f} ms {t["requests"]:9d}')
+    ours, per_window, keep = results['ours'], results['rasterio open-per-window'], results['rasterio keep-open']
+    print(f'ours cold / open-per-window cold: {ours["cold_rate"] / per_window["cold_rate"]:.1f}x (goal >= 5x)')
+    print(f'ours cold / keep-open cold: {ours["cold_rate"] / keep["cold_rate"]:.1f}x')
+    print(f'ours warm / keep-open warm: {ours["warm_rate"] / keep["warm_rate"]:.2f}x (goal >= 1x)')
+    nocache = results['ours, no header cache']
+    print(f'ours first sample in a fresh worker: {ours["first"] * 1000:.0f} ms, {ours["first_requests"]} request(s) '
+          f'(header cache on disk); without it {nocache["first"] * 1000:.0f} ms, {nocache["first_requests"]} '
+          f'request(s) (goal <= 2 round trips of {DELAY * 1000:.0f} ms)')
+
+
+if __name__ == '__main__':
+    import sys
+    main(sys.argv[1:])
