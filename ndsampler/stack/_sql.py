@@ -15,6 +15,7 @@ import numpy as np
 import psutil
 
 from ndsampler._typing import PathLike
+from ndsampler._validate import check_real
 from ndsampler.errors import InvalidOptionError, SourceNotFoundError, StackError, UnknownIdError
 from ndsampler.stack._dtype import convert_image_dtype, image_dtype
 from ndsampler.stack._stack import ImageStack
@@ -129,9 +130,9 @@ class ImageStackSQL(ImageStack):
         self._saved_dtype = self._dtype
 
     def _setup(self, database: PathLike, stack_name: str, max_size_mb: float | None, cache_limit: float) -> None:
-        if max_size_mb is not None and not max_size_mb >= 0:
-            raise InvalidOptionError('max_size_mb', max_size_mb, 'None or a number >= 0')
-        if not 0 < cache_limit <= 100:
+        if max_size_mb is not None:
+            max_size_mb = check_real('max_size_mb', max_size_mb, low=0.0, allow_inf=True)
+        if not 0 < check_real('cache_limit', cache_limit) <= 100:
             raise InvalidOptionError('cache_limit', cache_limit, 'a percentage in (0, 100]')
         self.database = os.fspath(database)
         self.stack_name = stack_name

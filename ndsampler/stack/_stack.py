@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import operator
+import os
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import kwimage
 import numpy as np
 
 from ndsampler._typing import PathLike
-from ndsampler.errors import StackError
+from ndsampler.errors import ImageReadError, SourceNotFoundError, StackError
 from ndsampler.stack._dtype import convert_image_dtype, image_dtype
 
 __all__ = ['ImageStack']
@@ -70,7 +71,15 @@ class ImageStack:
 
     # -- helpers ---------------------------------------------------------------------
     def _convert(self, image: Any) -> np.ndarray:
-        return convert_image_dtype(image, self._dtype, copy=True)
+        """``image`` in the stack dtype; StackError unless it is a numeric array of one or more axes (or nested lists)."""
+        try:
+            arr = np.asarray(image)
+        except ValueError:  # ragged nested lists
+            arr = None
+        if arr is None or arr.ndim == 0 or arr.dtype.kind not in 'biuf':
+            what = type(image).__name__ if arr is None else f'{type(image).__name__} {arr.shape} {arr.dtype}'
+            raise StackError(f'cannot add {what} to the stack; allowed: a numeric array such as (H, W) or (H, W, C)')
+        return convert_image_dtype(arr, self._dtype, copy=True)
 
     def _normalize_index(self, index: Any, allow_end: bool = False) -> int:
         try:
@@ -85,7 +94,10 @@ class ImageStack:
         return j
 
     def _slice_indices(self, key: slice) -> range:
-        return range(*key.indices(len(self)))
+        try:
+            return range(*key.indices(len(self)))
+        except (TypeError, ValueError):  # a zero step, bounds that are not ints
+            raise StackError(f'invalid stack slice {key!r}; allowed: int or None bounds and a non-zero step') from None
 
     # -- public list interface -------------------------------------------------------
     @property
@@ -200,7 +212,7 @@ class ImageStack:
     @classmethod
     def _fill_from_paths(cls, paths: Sequence[PathLike], dtype: Any, stack_kwargs: dict,
                          imread_kwargs: dict) -> 'ImageStack':
-        images = (kwimage.imread(path, **imread_kwargs) for path in paths)
+        images = (_imread(path, imread_kwargs) for path in paths)
         first = next(images, None)
         if dtype is None:
             dtype = np.float32 if first is None else first.dtype
@@ -209,3 +221,13 @@ class ImageStack:
             stack.add_image(first)
             stack.extend(images)
         return stack
+
+
+def _imread(path: PathLike, imread_kwargs: dict) -> np.ndarray:
+    """:func:`kwimage.imread`; a missing file is SourceNotFoundError, one that does not decode ImageReadError."""
+    if not os.path.exists(path):
+        raise SourceNotFoundError(f'image file {os.fspath(path)!r} does not exist')
+    try:
+        return kwimage.imread(path, **imread_kwargs)
+    except Exception as ex:
+        raise ImageReadError(f'cannot read image {os.fspath(path)!r}: {type(ex).__name__}: {ex}') from ex
