@@ -1,10 +1,18 @@
-"""Opening rasters: recognising URLs and GDAL virtual paths, the GDAL settings to read them, one opener.
+"""Opening rasters: recognising URLs and GDAL virtual paths, the GDAL settings to read them, one opener;
+HTTP range requests for the remote COG reader.
 
 Lives at the bottom layer because both the delayed readers (which open remote
 COGs) and the cache backends (which validate remote cache files) need it.
+
+``s3://bucket/key`` (and ``/vsis3/bucket/key``) is read by :func:`fetch_range` when
+botocore is installed (the ``remote`` extra): requests go to the endpoint GDAL's own
+settings name (``AWS_S3_ENDPOINT``, ``AWS_HTTPS``, ``AWS_VIRTUAL_HOSTING``), signed with
+SigV4 from botocore's usual credential chain (unsigned with ``AWS_NO_SIGN_REQUEST=YES``).
+Without botocore, ``s3://`` opens through GDAL's ``/vsis3/`` with the same settings.
 """
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import threading
@@ -149,19 +157,30 @@ def _s3_http_url(url: str) -> str:
     return f'{scheme}://{bucket}.{endpoint}/{urllib.parse.quote(key)}'
 
 
+@functools.lru_cache(maxsize=1)
+def _s3_session():
+    """One botocore session per process (building one reads its config files)."""
+    import botocore.session
+    return botocore.session.get_session()
+
+
+def _s3_credentials() -> tuple[Any, str]:
+    """botocore's credentials (None: none found; refreshed by botocore when they expire) and the region to sign for."""
+    session = _s3_session()
+    region = (os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION')
+              or session.get_config_variable('region') or 'us-east-1')
+    return session.get_credentials(), region
+
+
 def _s3_headers(http_url: str, headers: dict[str, str]) -> dict[str, str]:
     """``headers`` plus an AWS SigV4 signature (botocore's), unless ``AWS_NO_SIGN_REQUEST=YES`` or no credentials."""
     if os.environ.get('AWS_NO_SIGN_REQUEST', 'NO').upper() in ('YES', 'TRUE', 'ON', '1'):
         return headers
     import botocore.auth
     import botocore.awsrequest
-    import botocore.session
-    session = botocore.session.get_session()
-    credentials = session.get_credentials()
+    credentials, region = _s3_credentials()
     if credentials is None:
         return headers
-    region = os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or session.get_config_variable(
-        'region') or 'us-east-1'
     request = botocore.awsrequest.AWSRequest(method='GET', url=http_url, headers=headers)
     botocore.auth.S3SigV4Auth(credentials.get_frozen_credentials(), 's3', region).add_auth(request)
     return dict(request.headers.items())
