@@ -49,6 +49,8 @@ GAUSSIAN_SIGMA = 0.125
 GAUSSIAN_FLOOR = 1e-3
 #: head name of a model that returns one tensor
 DEFAULT_HEAD = 'pred'
+#: GDAL's block cache in each DataLoader worker (GDAL's default is 5% of RAM per process)
+WORKER_GDAL_CACHE_BYTES = 64 * 2 ** 20
 #: ``memmap='auto'`` keeps a head's canvases on disk once an image's canvas (sums + weights) exceeds this
 AUTO_MEMMAP_BYTES = 64 * 2 ** 20
 
@@ -134,6 +136,12 @@ class _WindowDataset(torch.utils.data.Dataset):
         axes = (3, 0, 1, 2) if self.is_video else (2, 0, 1)
         im = np.ascontiguousarray(np.asarray(im, dtype=np.float32).transpose(axes))
         return {'im': torch.from_numpy(im), 'index': index}
+
+
+def _init_worker(worker_id: int) -> None:
+    """Cap GDAL's block cache in a worker: each reads its own windows once, so a large cache only costs memory."""
+    import rasterio.env
+    rasterio.env.set_gdal_config('GDAL_CACHEMAX', WORKER_GDAL_CACHE_BYTES)
 
 
 def _check_window(window_dims: Any) -> tuple[int, int]:
@@ -410,7 +418,8 @@ def predict(
     channels : str | None
         Input channels (None: each image's own).
     batch_size, num_workers : int
-        Of the ``DataLoader`` (windows are read in the workers).
+        Of the ``DataLoader`` (windows are read in the workers, each with a GDAL block cache of
+        :data:`WORKER_GDAL_CACHE_BYTES`; with 0 workers they are read here, under this process's GDAL cache).
     device : str | torch.device
         Where the model runs.
     blend : 'gaussian' | 'constant' | 'edge'
@@ -494,7 +503,8 @@ def predict(
     if num_workers:
         dataset[0]  # opens the sampler's handles and lazy imports once, before the workers fork: they start warm
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                                         collate_fn=collate, pin_memory=device.type == 'cuda')
+                                         collate_fn=collate, pin_memory=device.type == 'cuda',
+                                         worker_init_fn=_init_worker if num_workers else None)
     was_training = getattr(model, 'training', None)
     if isinstance(model, torch.nn.Module):
         model.to(device).eval()
