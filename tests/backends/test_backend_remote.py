@@ -98,7 +98,11 @@ def test_frames_over_a_remote_source(served, prefix):
     np.testing.assert_array_equal(frames.load_image(1), data)
     delayed = frames.load_delayed(1)
     np.testing.assert_array_equal(delayed[window].finalize(), data[window])
-    assert delayed.scale(0.25).finalize().shape == (65, 75, 3)  # read from an overview
+    local = SimpleFrames({1: root / 'scene.tif'}, backend=None).load_delayed(1)
+    for factor in (0.5, 0.25, 0.3):  # read from overviews: the same pixels as the local file through GDAL
+        np.testing.assert_array_equal(delayed.scale(factor).finalize(), local.scale(factor).finalize())
+        np.testing.assert_array_equal(delayed[window].scale(factor).finalize(), local[window].scale(factor).finalize())
+    assert delayed.scale(0.25).finalize().shape == (65, 75, 3)
     assert frames.load_delayed(1, channels='u.1').finalize().shape == (260, 300, 1)
 
 

@@ -1,4 +1,5 @@
 """RemoteCogReader: remote COGs by our own range requests, against a loopback HTTP server and moto's S3 API."""
+import multiprocessing
 import os
 import pickle
 import shutil
@@ -200,6 +201,27 @@ def test_missing_file_and_pickling(server):
     reader.read()
     again = pickle.loads(pickle.dumps(reader))
     np.testing.assert_array_equal(again.read(), data)
+
+
+def _read_in_child(url, window, queue):
+    queue.put(get_reader(url).read(window))
+
+
+def test_forked_worker_reads(server):
+    data = make_pixels((200, 180, 3), 'uint8', seed=6)
+    write_cog(server.root / 'a.tif', data, blocksize=32, overviews=0)
+    url = f'{server.url}/a.tif'
+    reader = get_reader(url)
+    reader.read((slice(0, 100), slice(0, 180)))  # the parent's thread pool, connections and tile cache are in use
+    ctx = multiprocessing.get_context('fork')
+    queue = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(url, (slice(20, 190), slice(5, 170)), queue))
+    child.start()
+    try:
+        np.testing.assert_array_equal(queue.get(timeout=30), data[20:190, 5:170])
+    finally:
+        child.join(timeout=10)
+    assert child.exitcode == 0
 
 
 def _free_port():
