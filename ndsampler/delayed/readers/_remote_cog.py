@@ -40,7 +40,7 @@ import ubelt as ub
 from ndsampler.delayed.readers._base import Header, Reader
 from ndsampler.delayed.readers._formats import RasterioReader, read_repeating_edges, reader_class_for
 from ndsampler.delayed.readers._tiff import TiffLayout, TiffLevel, UnsupportedTiff, decode_block, parse_layout
-from ndsampler.errors import InvalidOptionError, StaleFrameError
+from ndsampler.errors import ImageReadError, InvalidOptionError, StaleFrameError
 from ndsampler.io.atomic import atomic_write
 from ndsampler.io.remote import Validator, fetch_range, is_remote, range_url, s3_signing_available
 
@@ -359,7 +359,11 @@ class RemoteCogReader(Reader):
             self._open(_load_header(self._url))
         except _Changed:  # the recorded header is of an older version
             _drop_header(self._url)
-            self._open(None)
+            try:
+                self._open(None)
+            except _Changed as changed:
+                raise ImageReadError(f'{self._url} changed while its header was read (now {changed.validator}); '
+                                     'allowed: a remote file that stays the same while it is opened') from None
         return self._layout_header()
 
     def _layout_header(self) -> Header:
