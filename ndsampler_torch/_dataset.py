@@ -31,7 +31,8 @@ class SamplerDataset(torch.utils.data.Dataset):
         Anything with ``load_sample(target, with_annots=True, visible_thresh=...)`` returning the
         ndsampler sample dict (and ``regions`` when ``plan`` is a name). Its file handles must open
         lazily (ndsampler's do), so no ``worker_init_fn`` is needed and pickling the dataset for a
-        worker copies no pixels.
+        worker copies no pixels. A ``warmup(channels=...)`` method, when it has one
+        (``CocoSampler.warmup``), is called here, so forked workers start with its indexes built.
     plan : str | Plan
         A :class:`Plan`, or a name for :func:`make_plan` (``'random'``, ``'positives'``,
         ``'negatives'``, ``'balanced'``, ``'grid'``) built over ``sampler.regions`` with ``plan_kw``.
@@ -138,6 +139,9 @@ class SamplerDataset(torch.utils.data.Dataset):
             self._target_options['channels'] = channels
         if self.use_native_scale:
             self._target_options.update(use_native_scale=True, realign_native=realign_native)
+        warmup = getattr(sampler, 'warmup', None)
+        if warmup is not None:  # the lazy indexes and imports, built once here instead of in every worker
+            warmup(channels=channels)
         classes = plan.regions.classes
         self.class_names: list[str] = list(classes.idx_to_node)
         self._cid_to_label = {int(cid): idx for cid, idx in classes.id_to_idx.items()}

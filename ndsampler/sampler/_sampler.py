@@ -23,6 +23,7 @@ from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pi
                                       request_channels, space_node)
 from ndsampler.sampler._target import is_space_time, resolve_target
 from ndsampler.sampler._validate import DEFAULT_MAX_SAMPLE_BYTES, check_load_args
+from ndsampler.sampler._warm import warmup as _warmup
 
 __all__ = ['CocoSampler']
 
@@ -99,6 +100,15 @@ class CocoSampler(ub.NiceRepr):
         self.regions = CocoRegions(self.dset, nodata_check=self.is_nodata)
         self._channel_check = ChannelCheck(self.frames)
         self._boxes = BoxLookup(self.regions)
+
+    def warmup(self, channels: str | None = None) -> None:
+        """Build now what the first sample would build lazily (indexes, lookups, lazy imports).
+
+        Call it before a DataLoader forks its workers (``SamplerDataset`` does) so each worker's
+        first batch costs what later ones do; see :func:`ndsampler.sampler._warm.warmup`.
+        ``channels``: the channels samples will ask for (their known-channel check is built too).
+        """
+        _warmup(self, channels=channels)
 
     def __nice__(self) -> str:
         return f'{self.dset.tag!r}, n_images={self.n_images}, n_annots={self.n_annots}, backend={self.backend!r}'
