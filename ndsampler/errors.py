@@ -42,6 +42,7 @@ __all__ = [
     'StaleFrameError',
     'SourceMismatchError',
     'CacheError',
+    'OutputError',
     'ConversionError',
     'StitchingError',
     'StackError',
@@ -186,6 +187,10 @@ class SourceMismatchError(NdsamplerError, ValueError):
 
 class CacheError(NdsamplerError, OSError):
     """The frame cache cannot be written or read."""
+
+
+class OutputError(NdsamplerError, OSError):
+    """An output file cannot be written where it was asked for (a folder on its path is a file, no permission)."""
 
 
 class ConversionError(CacheError):

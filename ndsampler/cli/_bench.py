@@ -10,7 +10,8 @@ import numpy as np
 import scriptconfig as scfg
 
 from ndsampler._typing import PathLike, Target
-from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend, parse_dims
+from ndsampler.cli._common import (CLI_BACKENDS, CommandConfig, format_table, load_dataset, parse_backend, parse_dims,
+                                   parse_names)
 from ndsampler.cli._show import SHOW_MODES, sample_targets
 from ndsampler.errors import InvalidOptionError
 from ndsampler.geometry import window_from_center
@@ -122,8 +123,8 @@ class BenchCLI(CommandConfig):
 
     def execute(self) -> int:
         dset = load_dataset(self.dataset)
-        backends = [parse_backend(b.strip()) for b in self.backends.split(',') if b.strip()]
-        plans = [p.strip() for p in self.plans.split(',') if p.strip()]
+        backends = [parse_backend(b) for b in parse_names('backends', self.backends, CLI_BACKENDS)]
+        plans = parse_names('plans', self.plans, SHOW_MODES)
         rows = bench_sampling(dset, self.workdir, backends, plans, parse_dims(self.window), self.num,
                               self.repeats, self.seed)
         print(format_bench(rows))

@@ -1,6 +1,7 @@
 """What every subcommand shares: the base config, one-line errors, dataset and id parsing."""
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -9,11 +10,11 @@ from typing import Any, List, Optional, Sequence
 import kwcoco
 import scriptconfig as scfg
 
-from ndsampler.errors import (ImageReadError, InvalidOptionError, NdsamplerError, SourceNotFoundError, UnknownIdError,
-                              allowed_text)
+from ndsampler.errors import (ImageReadError, InvalidOptionError, NdsamplerError, OutputError, SourceNotFoundError,
+                              UnknownIdError, allowed_text)
 
-__all__ = ['CommandConfig', 'load_dataset', 'parse_ids', 'parse_dims', 'parse_backend', 'CLI_BACKENDS',
-           'format_table', 'error_line']
+__all__ = ['CommandConfig', 'load_dataset', 'parse_ids', 'parse_dims', 'parse_names', 'parse_backend', 'CLI_BACKENDS',
+           'output_path', 'format_table', 'error_line']
 
 
 def error_line(command: str, ex: BaseException) -> str:
@@ -106,6 +107,38 @@ def parse_dims(text: Any, name: str = 'window') -> tuple:
     if len(dims) != 2 or min(dims) <= 0:
         raise InvalidOptionError(name, text, "'H,W' or 'S' with positive ints")
     return dims
+
+
+def parse_names(name: str, text: Any, allowed: Sequence[str] | None = None) -> List[str]:
+    """The items of a comma-separated option (``'cog, npy'`` -> ``['cog', 'npy']``).
+
+    An empty list (``--backends ''``) would do nothing: InvalidOptionError, as for an
+    item outside ``allowed``.
+    """
+    names = [part.strip() for part in str(text).split(',') if part.strip()]
+    what = f'a comma-separated list of {allowed_text(allowed)}' if allowed else 'a comma-separated list of names'
+    if not names:
+        raise InvalidOptionError(name, text, what)
+    for item in names:
+        if allowed is not None and item.lower() not in allowed:
+            raise InvalidOptionError(name, text, what)
+    return names
+
+
+def output_path(fpath: Any) -> str:
+    """The path of a file to write, its folder created; OutputError (an OSError) naming it when that fails."""
+    fpath = os.fspath(fpath)
+    folder = os.path.dirname(os.path.abspath(fpath))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as ex:
+        why = (f'{ex.filename!r} is a file, not a folder' if ex.errno in (errno.EEXIST, errno.ENOTDIR)
+               else f'{ex.strerror or ex} ({ex.filename or folder!r})')
+        raise OutputError(f'cannot write {fpath!r}: {why}') from None
+    if os.path.isdir(fpath) or not os.access(folder, os.W_OK):
+        why = 'it is a folder' if os.path.isdir(fpath) else f'folder {folder!r} is not writable'
+        raise OutputError(f'cannot write {fpath!r}: {why}')
+    return fpath
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Optional[Sequence[str]] = None) -> str:

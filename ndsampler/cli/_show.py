@@ -11,7 +11,7 @@ import scriptconfig as scfg
 
 from ndsampler._typing import Target
 from ndsampler.channels import FusedChannelSpec
-from ndsampler.cli._common import CommandConfig, load_dataset, parse_backend, parse_dims
+from ndsampler.cli._common import CommandConfig, load_dataset, output_path, parse_backend, parse_dims
 from ndsampler.errors import InvalidOptionError
 from ndsampler.regions import TargetPool, ensure_generator
 from ndsampler.sampler import CocoSampler
@@ -135,8 +135,7 @@ class ShowCLI(CommandConfig):
         sampler = CocoSampler(dset, workdir=self.workdir, backend=backend)
         targets = sample_targets(sampler, self.mode, self.num, window, seed=self.seed)
         grid = render_samples(sampler, targets, channels=self.channels)
-        out = os.fspath(self.out)
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        out = output_path(self.out)
         kwimage.imwrite(out, grid)
         print(f'wrote {len(targets)} {self.mode} windows of {window[0]}x{window[1]} to {out} '
               f'({grid.shape[1]}x{grid.shape[0]})')

@@ -17,13 +17,17 @@ from ndsampler.frames._validate import Expectation, SourceMismatch, check_header
 __all__ = ['PrepareSummary', 'PrepareTask', 'TaskResult', 'check_workers', 'convert_one', 'run_tasks', 'summarize']
 
 
+#: Most worker processes ``prepare`` starts (more would exhaust the process table, not convert faster).
+MAX_WORKERS = 1024
+
+
 def check_workers(workers: Any) -> int:
-    """``workers`` as an int >= 0 (0: convert in this process); anything else raises.
+    """``workers`` as an int in ``[0, MAX_WORKERS]`` (0: convert in this process); anything else raises.
 
     Raises
     ------
     InvalidOptionError
-        A negative, non-integer or boolean ``workers``.
+        A negative, too large, non-integer or boolean ``workers``.
 
     Example
     -------
@@ -32,10 +36,10 @@ def check_workers(workers: Any) -> int:
     >>> check_workers(-1)
     Traceback (most recent call last):
     ...
-    ndsampler.errors.InvalidOptionError: invalid workers=-1; allowed: an int >= 0 (0: convert in this process)
+    ndsampler.errors.InvalidOptionError: invalid workers=-1; allowed: an int in [0, 1024] (0: convert in this process)
     """
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
-        raise InvalidOptionError('workers', workers, 'an int >= 0 (0: convert in this process)')
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 0 <= workers <= MAX_WORKERS:
+        raise InvalidOptionError('workers', workers, f'an int in [0, {MAX_WORKERS}] (0: convert in this process)')
     return int(workers)
 
 

@@ -21,3 +21,35 @@ def test_bad_syntax_is_one_line_with_a_help_hint(capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith('--help)') and 'error:' in err[0]
+
+
+@pytest.fixture(scope='module')
+def dataset(tmp_path_factory):
+    import kwcoco
+    root = tmp_path_factory.mktemp('cli_bad_input')
+    dset = kwcoco.CocoDataset.demo('shapes2', dpath=root, verbose=0)
+    dset.fpath = str(root / 'data.kwcoco.json')
+    dset.dump()
+    return dset.fpath
+
+
+@pytest.mark.parametrize('argv, expect', [
+    (['show', '{D}', '--out', '{T}/a_file.txt/x.png'], "a_file.txt' is a file, not a folder"),
+    (['show', '{D}', '--out', '{T}'], 'is a folder'),
+    (['prepare', '{D}', '--workers', '99999999999999999999'], 'invalid workers=99999999999999999999'),
+    (['bench', '{D}', '--backends', ''], "invalid backends=''"),
+    (['bench', '{D}', '--plans', ''], "invalid plans=''"),
+    (['bench', '{D}', '--plans', 'random,bogus'], "invalid plans='random,bogus'"),
+])
+def test_bad_values_are_one_line_and_exit_1(dataset, tmp_path, capsys, argv, expect):
+    (tmp_path / 'a_file.txt').write_text('x')
+    argv = [a.replace('{D}', dataset).replace('{T}', str(tmp_path)) for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expect in err[0]
+
+
+def test_bad_int_syntax_is_one_line(dataset, capsys):
+    assert main(['prepare', dataset, '--workers', 'x']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid int value: 'x'" in err[0]

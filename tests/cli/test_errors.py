@@ -27,7 +27,7 @@ def test_bad_options(small_dset, run_cli):
     assert 'unknown image id 77' in line
     for flags in (['--workers', '-3'], ['--workers=-1', '--dry-run']):
         line = _only_error_line(run_cli('prepare', small_dset, *flags), 'prepare')
-        assert 'workers=-' in line and 'int >= 0' in line
+        assert 'workers=-' in line and 'an int in [0, 1024]' in line
     assert not (small_dset.parent / '_cache').exists()
     line = _only_error_line(run_cli('show', small_dset, '--mode', 'sideways'), 'show')
     assert "'sideways'" in line and "'grid'" in line
