@@ -58,3 +58,9 @@ clean:
 .PHONY: compat-upstream
 compat-upstream: setup
 	$(PY) tools/compat_upstream.py $(COMPAT_ARGS)
+
+# Issue #16's side-by-side: the same cases, data and windows under ndsampler 0.8.1 (its own throwaway venv, built or
+# reused by tools/compat_upstream.py under /tmp/compat) and under ours; BENCH_COMPARE_ARGS="--quick" for the small size.
+.PHONY: bench-compare
+bench-compare: setup
+	$(PY) benchmarks/bench_compare.py $(BENCH_COMPARE_ARGS)
