@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ndsampler._validate import check_int_tuple
+from ndsampler._validate import check_bool, check_count, check_int_tuple, check_real
 from ndsampler.errors import InvalidOptionError
 from ndsampler.geometry import affine_of, warp_box, window_from_center
 from ndsampler.regions._gridaxis import axis_windows, overlap_pixels
@@ -77,6 +77,13 @@ def new_sample_grid(regions, task: str, window_dims: Any, window_overlap: Any = 
     """
     if task not in TASKS:
         raise InvalidOptionError('task', task, TASKS)
+    use_annots, use_centers = check_bool('use_annots', use_annots), check_bool('use_centers', use_centers)
+    skip_nodata = check_bool('skip_nodata', skip_nodata)
+    visible_thresh = check_real('visible_thresh', visible_thresh, 0.0, 1.0)
+    if ignore_coverage_thresh is not None:
+        ignore_coverage_thresh = check_real('ignore_coverage_thresh', ignore_coverage_thresh, 0.0, 1.0)
+    time_dims = None if time_dims is None else check_count('time_dims', time_dims, 1)
+    time_stride = None if time_stride is None else check_count('time_stride', time_stride, 1)
     builder = _GridBuilder(regions, use_annots, classes_of_interest, ignore_coverage_thresh,
                            skip_nodata, visible_thresh)
     if task == 'image_detection':

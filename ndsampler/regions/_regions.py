@@ -297,9 +297,7 @@ class CocoRegions:
 
     @staticmethod
     def _check_jitter(jitter: float) -> float:
-        if not 0.0 <= float(jitter) <= 0.5:
-            raise InvalidOptionError('jitter', jitter, 'a fraction of the window in [0, 0.5]')
-        return float(jitter)
+        return check_real('jitter', jitter, 0.0, 0.5)
 
     def _resolve_pos_dims(self, window_dims: Any, box_h: float, box_w: float) -> tuple[int, int]:
         if window_dims is None:

@@ -10,7 +10,7 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
-from ndsampler.errors import ImageReadError, InvalidOptionError
+from ndsampler.errors import ImageReadError, InvalidOptionError, WindowError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
 from ndsampler.regions import CocoRegions
@@ -408,12 +408,18 @@ class CocoSampler(ub.NiceRepr):
         self._channel_check(channels, stacklevel=4)  # the caller of load_sample
         native = tr['use_native_scale']
         is_video = is_space_time(tr)
-        if 0 in params['out_hw'] and params['sample_scale'] != (1.0, 1.0) and tr['finalize'] and not native:
+        if 0 in params['out_hw'] and params['sample_scale'] != (1.0, 1.0):
             # nothing to interpolate: the unscaled (empty) window's pixels, in the output's shape
             window_hw = tuple(sl.stop - sl.start for sl in params['window'])
+            if native or not tr['finalize']:
+                raise WindowError(f'window {window_hw[0]}x{window_hw[1]} (h x w) is empty and has no pixels to scale; '
+                                  'with finalize=True (and use_native_scale=False) it gives an empty array')
             im = self._read_pixels(tr, {**params, 'out_hw': window_hw, 'sample_scale': (1.0, 1.0)})
             shape = im.shape[:-3] + tuple(params['out_hw']) + im.shape[-1:]
-            return im[..., :0, :0, :].reshape(shape) if not tr['as_xarray'] else im
+            if not tr['as_xarray']:
+                return im[..., :0, :0, :].reshape(shape)
+            empty = im.data[..., :0, :0, :].reshape(shape)
+            return _as_xarray(empty, [str(c) for c in im.coords['c'].values], tr['frame_gids'] if is_video else None)
         if self._lean and not is_video and tr['finalize'] and not native and not tr['as_xarray']:
             im = lean_pixels(self.frames, tr, params, channels)
             if im is not None:

@@ -128,10 +128,8 @@ def _padkw(value: Any) -> dict:
         elif key == 'stat_length':
             if item is not None:
                 _pad_amounts("padkw['stat_length']", item)
-        else:
-            arr = np.asarray(item) if not isinstance(item, (str, bytes)) else None
-            if arr is None or arr.dtype.kind not in _NUMERIC_KINDS or arr.ndim > 2:
-                raise InvalidOptionError(f'padkw[{key!r}]', item, 'a number, or per-axis numbers / (before, after) pairs')
+        elif not isinstance(item, numbers.Real):  # the fill of every padded pixel (the sampler pads in several places)
+            raise InvalidOptionError(f'padkw[{key!r}]', item, 'a number')
     return value
 
 

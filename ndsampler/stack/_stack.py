@@ -129,7 +129,11 @@ class ImageStack:
             self._set(self._normalize_index(key), self._convert(value))
             return
         indices = self._slice_indices(key)
-        images = value if isinstance(value, (ImageStack, list, tuple)) else list(value)
+        try:
+            images = value if isinstance(value, (ImageStack, list, tuple)) else list(value)
+        except TypeError:
+            raise StackError(f'cannot assign {type(value).__name__} {value!r} to slice {key}; '
+                             'allowed: a sequence of images (a list, a stack)') from None
         if len(images) != len(indices):
             raise StackError(
                 f'cannot assign {len(images)} image(s) to slice {key} selecting {len(indices)} image(s); '

@@ -81,3 +81,29 @@ def test_valid_centre_targets_have_the_exact_shape(sampler, cx, cy, w, h, pad, s
     factor = 1 if scale is None else scale
     assert im.shape == (int(round((h + 2 * pad) * factor)), int(round((w + 2 * pad) * factor)), 3)
     assert math.isfinite(float(im.sum()))
+
+
+video_values = {
+    'vidid': st.one_of(st.integers(0, 3), junk), 'gids': st.one_of(st.lists(st.integers(0, 8), max_size=4), junk),
+    'time_slice': st.one_of(st.builds(slice, st.integers(-3, 6), st.integers(-3, 6)), junk),
+    'pad': st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 2), st.integers(0, 4), st.integers(0, 4)), junk),
+    'space_slice': option_values['space_slice'], 'scale': option_values['scale'], 'channels': option_values['channels'],
+    'nodata': option_values['nodata'], 'use_native_scale': option_values['use_native_scale'],
+}
+
+
+@pytest.fixture(scope='module')
+def video_sampler(tmp_path_factory):
+    root = tmp_path_factory.mktemp('fuzz_video')
+    dset = kwcoco.CocoDataset.demo('vidshapes2', num_frames=3, dpath=root, verbose=0)
+    return CocoSampler(dset, workdir=root / 'work', backend=None)
+
+
+@FUZZ
+@given(extra=st.fixed_dictionaries({}, optional=video_values), kwargs=load_args)
+def test_fuzzed_video_targets_raise_only_our_errors(video_sampler, extra, kwargs):
+    sample = _load(video_sampler, {'vidid': 1, **extra}, kwargs)
+    if sample is None or not isinstance(sample['im'], np.ndarray):
+        return
+    assert sample['im'].ndim == 4 and sample['im'].shape[0] == len(sample['target']['frame_gids'])
+    assert sample['im'].shape[1:3] == tuple(sample['params']['out_hw'])

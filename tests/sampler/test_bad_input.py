@@ -1,4 +1,5 @@
 """Issue 14's table, sampler rows: every bad input is one of our errors naming the value; empty windows are consistent."""
+import re
 import time
 
 import kwcoco
@@ -7,7 +8,7 @@ import pytest
 
 from ndsampler import CocoSampler
 from ndsampler.errors import (IndexOutOfRangeError, InvalidOptionError, NdsamplerError, SampleTooLargeError, TargetError,
-                              UnknownIdError)
+                              UnknownIdError, WindowError)
 
 B = {'gid': 1, 'cx': 100, 'cy': 100, 'width': 64, 'height': 64}
 NAN, INF = float('nan'), float('inf')
@@ -130,3 +131,32 @@ def test_integer_like_indexes_still_index(sampler):
 def test_errors_are_ours_and_builtin():
     for cls in (InvalidOptionError, TargetError, SampleTooLargeError):
         assert issubclass(cls, NdsamplerError) and issubclass(cls, ValueError)
+
+
+def test_empty_scaled_window_as_xarray_has_the_output_shape(sampler):
+    im = sampler.load_sample({'gid': 1, 'space_slice': (slice(0, 5), slice(5, 5)), 'scale': 2, 'as_xarray': True})['im']
+    assert im.shape == (10, 0, 3) and list(im.coords['c'].values) == ['r', 'g', 'b']
+
+
+@pytest.mark.parametrize('extra', [{'finalize': False}, {'use_native_scale': True}])
+def test_empty_scaled_window_without_finalize_is_one_clear_error(sampler, extra):
+    with pytest.raises(WindowError, match='is empty and has no pixels to scale'):
+        sampler.load_sample({'gid': 1, 'space_slice': (slice(0, 5), slice(5, 5)), 'scale': 2, **extra})
+
+
+@pytest.mark.parametrize('call, name', [
+    (lambda s: s.new_sample_grid('image_detection', (64, 64), use_centers='x'), 'use_centers'),
+    (lambda s: s.new_sample_grid('image_detection', (64, 64), visible_thresh=2), 'visible_thresh'),
+    (lambda s: s.regions.get_positive(0, jitter='x'), 'jitter'),
+    (lambda s: s.load_sample({**B, 'pad': 2, 'padkw': {'mode': 'constant', 'constant_values': [1, 2, 3]}}),
+     "padkw['constant_values']"),
+    (lambda s: s.load_sample({**B, 'pad': 2, 'padkw': {'mode': 'mean', 'stat_length': -1}}), "padkw['stat_length']"),
+])
+def test_more_bad_arguments_name_themselves(sampler, call, name):
+    with pytest.raises(InvalidOptionError, match=f'invalid {re.escape(name)}='):
+        call(sampler)
+
+
+def test_video_grid_time_stride(video):
+    with pytest.raises(InvalidOptionError, match="invalid time_stride='x'"):
+        video.new_sample_grid('video_detection', (2, 64, 64), time_stride='x')
