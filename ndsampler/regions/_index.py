@@ -15,9 +15,11 @@ half-open window ``[x0, x1) × [y0, y1)`` and 0 otherwise.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from ndsampler.regions._spill import shared_state
 
 __all__ = ['BoxIndex', 'visible_fraction', 'union_coverage', 'expand_counts', 'LARGE_SPAN']
 
@@ -282,6 +284,10 @@ class BoxIndex:
         frac = visible_fraction(self.ltrb[rows], window)
         keep = frac > thresh
         return rows[keep], frac[keep]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a process being spawned maps the arrays from files instead of receiving them
+        return shared_state(self.__dict__)
 
     @property
     def nbytes(self) -> int:

@@ -20,6 +20,7 @@ from ndsampler.regions._columns import box_columns, image_columns
 from ndsampler.regions._index import BoxIndex, union_coverage, visible_fraction
 from ndsampler.regions._pool import TargetPool
 from ndsampler.regions._rng import ensure_generator
+from ndsampler.regions._spill import shared_state
 
 __all__ = ['CocoRegions']
 
@@ -228,6 +229,10 @@ class CocoRegions:
                 print(f'Built region index: {len(table["aid"])} boxes in {len(table["image_ids"])} images, '
                       f'{self._index.nbytes / 2 ** 20:.1f} MiB')
         return self._index
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a process being spawned maps the table's arrays from files instead of receiving them
+        return shared_state(self.__dict__)
 
     def _query(self, gid: int, box: Any, visible_thresh: float = 0.0):
         """``(rows, fractions)`` of the boxes of ``gid`` visible more than ``visible_thresh`` in ``box``."""
