@@ -66,7 +66,7 @@ def _slice_bound(value: Any) -> bool:
 
 
 def _one_slice(name: str, sl: Any, whole: Any) -> None:
-    if sl is None or (isinstance(sl, numbers.Integral) and not isinstance(sl, (bool, np.bool_))):
+    if _slice_bound(sl):  # None (the whole axis) or an int (one row)
         return
     if not isinstance(sl, slice) or not (_slice_bound(sl.start) and _slice_bound(sl.stop)) \
             or sl.step not in (None, 1):
@@ -109,7 +109,7 @@ def _pad_amounts(name: str, value: Any) -> Any:
 
 
 def _padkw(value: Any) -> dict:
-    if type(value) is dict and len(value) == 1 and value.get('mode') in PAD_MODES:
+    if type(value) is dict and len(value) == 1 and type(value.get('mode')) is str and value['mode'] in PAD_MODES:
         return value
     if not isinstance(value, Mapping):
         raise InvalidOptionError('padkw', value, "a dict such as {'mode': 'reflect'} or "
