@@ -32,6 +32,7 @@ def video(tmp_path_factory):
     ('nodata', 'bogus'), ('dtype', 'complex64'), ('dtype', 'U3'), ('antialias', 'bogus'),
     ('use_native_scale', 'bogus'), ('finalize', 'bogus'), ('padkw', 'reflect'),
     ('padkw', {'mode': 'reflect', 'bogus_key': 1}), ('padkw', {'mode': 'constant', 'constant_values': 'x'}),
+    ('padkw', {'mode': [1]}), ('padkw', {'mode': 'edge', 'constant_values': 1}),
     ('scale', -1), ('scale', 'x'), ('window_dims', (NAN, 3)), ('slices', (slice(0, 'a'), slice(0, 2))),
     ('interpolation', 3), ('realign_native', 'bogus'), ('pad', 'x'), ('pad', [(1, -1), (0, 0)]),
 ])
