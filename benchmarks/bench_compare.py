@@ -200,6 +200,7 @@ def worker(fpath: str, out: str, args: dict) -> None:
     import ndsampler
 
     ours = hasattr(ndsampler.CocoSampler, 'warmup')
+    torch.set_num_threads(1)  # the batch stacking: idle OpenMP threads spinning on a loaded machine skew every loader case
     root = Path(fpath).parent
     scratch = Path(tempfile.mkdtemp(prefix='bench_compare_', dir=Path(out).parent))
     dset = kwcoco.CocoDataset(fpath)

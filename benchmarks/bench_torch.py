@@ -11,7 +11,13 @@ Two cases, each measured in the same run as its references:
   one, as for a dataset much larger than the cache (every window decodes its tiles).
 - **synthetic**: 100k images and 1M annotations in an in-memory kwcoco dataset, no files (a
   ``SyntheticSampler`` paints the boxes of each 64² window found by its ``CocoRegions``): the torch
-  adapter, regions draws and worker transport, and per-worker memory, not image decoding.
+  adapter, regions draws and worker transport, and per-worker memory, not image decoding; the
+  dataset's pickle as a plain ``pickle.dumps`` and as multiprocessing pickles it for a spawned worker.
+- **warm**: each pass a fresh sampler, as a training script builds one, and a fresh DataLoader with 2 forked
+  workers (an epoch): a user's own Dataset over ``load_sample`` without and with ``sampler.warmup()``,
+  ``SamplerDataset`` (``im_dtype='native'``) and a plain memmap-crop Dataset. Per worker, the time
+  its first batch takes to compute vs the median of its later ones (measured in the worker), and the
+  epoch rate (first batch included) against the memmap one.
 
 ``/proc/loadavg`` is printed before and after (other work on the machine skews the ratios).
 ``--profile`` adds, for the real case with 2 workers, where the *main* process spends its time
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import cProfile
 import io
+import multiprocessing
+import multiprocessing.context
 import pickle
 import pstats
 import statistics
@@ -30,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import kwimage
+import numpy as np
 import psutil
 import rasterio
 import torch
@@ -217,14 +227,154 @@ def _synthetic_case(quick: bool) -> None:
     start = time.perf_counter()
     n_pickled = len(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
     print(f'synthetic: kwcoco dataset + regions index: {n_images} images, {n_annots} annotations built in '
-          f'{built:.2f} s; main RSS +{_mib(proc.memory_info().rss - rss0)}; pickled dataset (what a spawned '
-          f'worker receives) {_mib(n_pickled)} in {time.perf_counter() - start:.2f} s')
+          f'{built:.2f} s; main RSS +{_mib(proc.memory_info().rss - rss0)}; pickled dataset {_mib(n_pickled)} '
+          f'in {time.perf_counter() - start:.2f} s')
+    n_dset = len(pickle.dumps(sampler.dset, protocol=pickle.HIGHEST_PROTOCOL))
+    multiprocessing.context.set_spawning_popen(object())  # as while a spawned worker's arguments are pickled
+    try:
+        n_spawn = len(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        multiprocessing.context.set_spawning_popen(None)
+    print(f'  what a spawned worker receives: {_mib(n_spawn)} (the kwcoco dataset alone: {_mib(n_dset)}; '
+          f'the regions table and box index are mapped from files)')
     _throughput({'': dataset}, n_batches, repeats, 'synthetic sampler, window 64x64, masks on', report_memory=True)
+
+
+#: per worker process: when the batch being computed started (set by its first item, cleared by the collate)
+_BATCH_T0: list[float] = []
+
+
+class _OwnDataset(torch.utils.data.Dataset):
+    """A user's own Dataset over ``load_sample`` (fixed windows), or memmap crops of the same windows."""
+
+    def __init__(self, windows: list[dict], sampler: CocoSampler | None = None, arrays: dict | None = None):
+        self.windows, self.sampler, self.arrays = windows, sampler, arrays
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict:
+        w = self.windows[index]
+        if self.sampler is not None:
+            im = self.sampler.load_sample(dict(w))['im']
+        else:
+            x0, y0 = int(w['cx']) - 128, int(w['cy']) - 128
+            im = self.arrays[w['gid']][y0:y0 + 256, x0:x0 + 256]
+        return {'im': torch.from_numpy(np.ascontiguousarray(np.asarray(im).transpose(2, 0, 1)))}
+
+
+class _Timed(torch.utils.data.Dataset):
+    """``dataset`` whose first item of each batch notes the time (see :func:`_timed`)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict:
+        if not _BATCH_T0:
+            _BATCH_T0.append(time.perf_counter())
+        return self.dataset[index]
+
+
+def _timed(collate_fn):
+    """``collate_fn`` that also returns the worker's id and the seconds it computed the batch."""
+    def timed(items):
+        batch = collate_fn(items)
+        info = torch.utils.data.get_worker_info()
+        batch['compute_s'], batch['worker'] = time.perf_counter() - _BATCH_T0.pop(), (info.id if info else 0)
+        return batch
+    return timed
+
+
+def _default_collate(items):
+    return {'im': torch.stack([item['im'] for item in items])}
+
+
+def _epoch(dataset, collate_fn) -> tuple[float, float, float | None]:
+    """(worst first-batch / later-batch compute ratio over the 2 workers, items/s of the epoch, ``warm_s``)"""
+    loader = torch.utils.data.DataLoader(_Timed(dataset), batch_size=BATCH, num_workers=2, multiprocessing_context='fork',
+                                         collate_fn=_timed(collate_fn))
+    per_worker: dict[int, list[float]] = {}
+    n = 0
+    start = time.perf_counter()
+    for batch in loader:
+        im = batch['im']
+        float(im.view(-1)[::4096 // im.element_size()].sum())  # read every page, as _consume does
+        n += len(im)
+        per_worker.setdefault(batch['worker'], []).append(batch['compute_s'])
+    rate = n / (time.perf_counter() - start)
+    worst = max(t[0] / statistics.median(t[1:]) for t in per_worker.values())
+    return worst, rate, getattr(dataset, 'warm_s', None)
+
+
+def _in_fresh_process(fn):
+    """``fn()`` in a process forked from this one (which has sampled nothing yet), as a training script starts."""
+    context = multiprocessing.get_context('fork')
+    queue = context.SimpleQueue()
+    proc = context.Process(target=lambda: queue.put(fn()))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def _warm_case(quick: bool) -> None:
+    n_img, side, n_batches, repeats = (4, 1024, 8, 5) if quick else (6, 2048, 16, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        dset = demo_images(root / 'bundle', num_images=n_img, dsize=(side, side), num_objects=100,
+                           radius_range=(12, 64), seed=0)
+        CocoSampler(dset, workdir=root / 'work', backend='npy').frames.prepare(progress=False)
+        for gid in dset.imgs:  # the memmap reference: the same pixels as plain .npy files
+            np.save(root / f'{gid}.npy', kwimage.imread(dset.get_image_fpath(gid)))
+        arrays = {gid: np.load(root / f'{gid}.npy', mmap_mode='r') for gid in dset.imgs}
+        rng = np.random.default_rng(0)
+        n = n_batches * BATCH
+        windows = [{'gid': int(g), 'cx': float(x), 'cy': float(y), 'width': 256, 'height': 256}
+                   for g, x, y in zip(rng.choice(sorted(dset.imgs), n), rng.integers(128, side - 128, n),
+                                      rng.integers(128, side - 128, n))]
+
+        def fresh():
+            return CocoSampler(dset.copy(), workdir=root / 'work', backend='npy')
+
+        def warmed():
+            sampler = fresh()
+            start = time.perf_counter()
+            sampler.warmup()
+            dataset = _OwnDataset(windows, sampler)
+            dataset.warm_s = time.perf_counter() - start
+            return dataset
+
+        cases = {
+            'memmap crops': lambda: (_OwnDataset(windows, arrays=arrays), _default_collate),
+            'own Dataset, no warmup': lambda: (_OwnDataset(windows, fresh()), _default_collate),
+            'own Dataset + warmup()': lambda: (warmed(), _default_collate),
+            'SamplerDataset native': lambda: (SamplerDataset(fresh(), 'random', window_dims=(256, 256), seed=0,
+                                                             im_dtype='native', plan_kw={'length': n}), collate),
+        }
+        runs: dict[str, list[tuple[float, float, float | None]]] = {name: [] for name in cases}
+        for _ in range(repeats):
+            for name, make in cases.items():
+                runs[name].append(_in_fresh_process(lambda: _epoch(*make())))
+        ref = statistics.median(v[1] for v in runs['memmap crops'])
+        print(f'warm: {n_img} images {side}^2, an epoch of {n_batches} batches of {BATCH} 256^2 windows, 2 forked '
+              f'workers, each pass in a fresh process (nothing sampled or imported lazily yet), median (min-max) '
+              f'of {repeats} passes')
+        for name, values in runs.items():
+            firsts, rates = [v[0] for v in values], [v[1] for v in values]
+            warm = [v[2] for v in values if v[2] is not None]
+            print(f'  {name:>24}: first batch / later batches (worst worker) {statistics.median(firsts):.2f} '
+                  f'({min(firsts):.2f}-{max(firsts):.2f}); epoch {statistics.median(rates):7.1f} items/s '
+                  f'({min(rates):.0f}-{max(rates):.0f}), x{statistics.median(rates) / ref:.2f} memmap crops'
+                  + (f'; warmup() in the parent {statistics.median(warm) * 1e3:.0f} ms' if warm else ''))
 
 
 def main(argv: list[str]) -> None:
     quick = '--quick' in argv
     print(f'load average before: {loadavg()}')
+    _warm_case(quick)
     _real_case(quick, '--profile' in argv)
     _synthetic_case(quick)
     print(f'load average after: {loadavg()}')

@@ -57,6 +57,15 @@ class SyntheticSampler:
         self._index = self.regions.isect_index
         self._table = self.regions.table
 
+    def __getstate__(self) -> dict:
+        # the regions pickle their table and index (mapped from files in a spawned worker); aliases would copy them
+        return {k: v for k, v in self.__dict__.items() if k not in ('_index', '_table')}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._index = self.regions.isect_index
+        self._table = self.regions.table
+
     @classmethod
     def demo(cls, n_images: int = 8, n_annots: int = 40, n_classes: int = 3, image_dsize: tuple[int, int] = (256, 256),
              box_size: tuple[int, int] = (8, 48), seed: int = 0, n_channels: int = 3) -> 'SyntheticSampler':
