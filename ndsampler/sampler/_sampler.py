@@ -10,6 +10,7 @@ import numpy as np
 import ubelt as ub
 
 from ndsampler._typing import BackendLike, PathLike, Sample, Target
+from ndsampler.channels import FusedChannelSpec
 from ndsampler.errors import ImageReadError, InvalidOptionError, WindowError
 from ndsampler.frames import CocoFrames
 from ndsampler.geometry import is_identity, warp_box
@@ -22,7 +23,7 @@ from ndsampler.sampler._params import sample_params
 from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pixels, lean_pixels, native_pixels,
                                       request_channels, space_node)
 from ndsampler.sampler._target import is_space_time, resolve_target
-from ndsampler.sampler._validate import DEFAULT_MAX_SAMPLE_BYTES, check_load_args
+from ndsampler.sampler._validate import DEFAULT_MAX_SAMPLE_BYTES, check_load_args, check_sample_size
 from ndsampler.sampler._warm import warmup as _warmup
 
 __all__ = ['CocoSampler']
@@ -406,6 +407,7 @@ class CocoSampler(ub.NiceRepr):
     def _read_pixels(self, tr: Target, params: dict):
         channels = request_channels(self.frames, self._index, tr)
         self._channel_check(channels, stacklevel=4)  # the caller of load_sample
+        self._check_size(tr, params, channels)
         native = tr['use_native_scale']
         is_video = is_space_time(tr)
         if 0 in params['out_hw'] and params['sample_scale'] != (1.0, 1.0):
@@ -447,6 +449,17 @@ class CocoSampler(ub.NiceRepr):
         if tr['as_xarray']:
             im = _as_xarray(im, names, tr['frame_gids'] if is_video else None)
         return im
+
+    def _check_size(self, tr: Target, params: dict, channels: str | None) -> None:
+        """The size guard again with the sample's band count and item size (``resolve_target`` counted one of each)."""
+        gid = next((g for g in tr['frame_gids'] if g is not None), None)
+        if gid is None:
+            return
+        base = self.frames.load_delayed(gid)
+        bands = base.num_channels if channels is None else FusedChannelSpec.coerce(channels).numel()
+        itemsize = (tr['dtype'].itemsize if tr['dtype'] is not None else 4 if tr['nodata'] is not None
+                    else base.dtype.itemsize)
+        check_sample_size(len(tr['frame_gids']), params['out_hw'], tr, self.max_sample_bytes, bands, itemsize)
 
     def _annots(self, tr: Target, params: dict, kinds: frozenset, annot_ids, visible_thresh: float) -> dict:
         is_video = is_space_time(tr)

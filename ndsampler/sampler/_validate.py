@@ -232,18 +232,22 @@ def output_shape(window_hw: tuple[int, int], scale: tuple[float, float] | None,
     return out_hw
 
 
-def check_sample_size(n_frames: int, out_hw: tuple[int, int], tr: Mapping[str, Any], limit: int) -> None:
+def check_sample_size(n_frames: int, out_hw: tuple[int, int], tr: Mapping[str, Any], limit: int,
+                      bands: int | None = None, itemsize: int | None = None) -> None:
     """SampleTooLargeError when the sample's pixels would take more than ``limit`` bytes.
 
-    Counts at least one band and the smallest item size the options allow
-    (``dtype``, else 4 bytes with ``nodata``, else 1), so a sample that passes may
-    still be larger, never a refused one smaller.
+    Without ``bands`` / ``itemsize`` (the target's resolution, before any frame is
+    looked at) it counts one band and the smallest item size the options allow
+    (``dtype``, else 4 bytes with ``nodata``, else 1): a lower bound, so a refused
+    sample is never smaller. The sampler checks again with the frames' own values.
     """
-    dtype = tr['dtype']
-    itemsize = dtype.itemsize if dtype is not None else 4 if tr['nodata'] is not None else 1
-    nbytes = n_frames * out_hw[0] * out_hw[1] * itemsize
+    exact = bands is not None and itemsize is not None
+    if itemsize is None:
+        dtype = tr['dtype']
+        itemsize = dtype.itemsize if dtype is not None else 4 if tr['nodata'] is not None else 1
+    nbytes = n_frames * out_hw[0] * out_hw[1] * (bands or 1) * itemsize
     if nbytes > limit:
-        shape = (n_frames,) * (n_frames != 1 or 'gids' in tr) + tuple(out_hw)
+        shape = (n_frames,) * (n_frames != 1 or 'gids' in tr) + tuple(out_hw) + ((bands,) if bands else ())
         raise SampleTooLargeError(
-            f'a sample of {"x".join(map(str, shape))} pixels (at least {nbytes} bytes) exceeds the limit of '
-            f'{limit} bytes (CocoSampler.max_sample_bytes); use a smaller window, pad, scale or dsize')
+            f'a sample of {"x".join(map(str, shape))} pixels ({"" if exact else "at least "}{nbytes} bytes) exceeds '
+            f'the limit of {limit} bytes (CocoSampler.max_sample_bytes); use a smaller window, pad, scale or dsize')

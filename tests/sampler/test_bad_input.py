@@ -89,10 +89,13 @@ def test_size_guard_on_a_video_pad(video):
 
 def test_size_limit_is_configurable(shapes8, tmp_path):
     small = CocoSampler(shapes8, workdir=tmp_path, backend=None)
-    small.max_sample_bytes = 64 * 64  # the guard counts one byte per pixel and band at least
+    small.max_sample_bytes = 64 * 64 * 3  # B's three uint8 bands
     small.load_sample(B)
-    with pytest.raises(SampleTooLargeError):
+    with pytest.raises(SampleTooLargeError, match=r'64x65x3 pixels \(12480 bytes\)'):  # counted with the bands
         small.load_sample({**B, 'width': 65})
+    with pytest.raises(SampleTooLargeError, match='at least 16384 bytes'):  # float32 at once, before any frame
+        small.load_sample({**B, 'nodata': 'float'})
+    assert small.load_sample({**B, 'width': 65, 'channels': 'r|g'})['im'].shape == (64, 65, 2)
 
 
 @pytest.mark.parametrize('extra', [{}, {'scale': 2}, {'dsize': (0, 20)}])
