@@ -29,18 +29,20 @@ def warmup(sampler: Any, channels: str | None = None) -> None:
     """
     index = sampler._index
     for vidid in index.dset.index.videos:
-        for gid in index.video_gids(vidid):
-            index.frame_position(vidid, gid)
+        gids = index.video_gids(vidid)
+        if gids:
+            index.frame_position(vidid, gids[0])  # builds the video's position lookup
     regions = sampler.regions
     table = regions.table
     regions.isect_index  # noqa: B018 (a property: built on first access)
     if len(table['aid']):
-        row = 0
-        gid = int(table['gid'][row])
-        x0, y0, x1, y1 = (float(v) for v in table['ltrb'][row])
-    else:
+        gid = int(table['gid'][0])
+        x0, y0, x1, y1 = (float(v) for v in table['ltrb'][0])
+    elif len(table['image_ids']):
         gid = int(table['image_ids'][0])
         x0, y0, x1, y1 = 0.0, 0.0, 0.0, 0.0
+    else:
+        return  # no image: nothing to sample
     sampler._boxes.image(gid)  # groups the table's rows by image (one argsort) on its first call
     target: dict[str, Any] = {'gid': gid, 'cx': (x0 + x1) / 2, 'cy': (y0 + y1) / 2,
                               'width': _WARM_SIDE, 'height': _WARM_SIDE}

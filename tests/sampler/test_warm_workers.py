@@ -113,3 +113,17 @@ def test_warmup_without_annotations(tmp_path):
     sampler = CocoSampler(dset, workdir=tmp_path / 'work', backend='npy')
     sampler.warmup()
     assert sampler.regions._table is not None and sampler.frames._id_set is not None
+
+
+def test_warmup_builds_the_video_lookups(vidshapes_msi, tmp_path):
+    sampler = CocoSampler(vidshapes_msi, workdir=tmp_path)
+    sampler.warmup()
+    videos = set(vidshapes_msi.index.videos)
+    assert videos and set(sampler._index._video_gids) == videos == set(sampler._index._frame_pos)
+
+
+def test_warmup_of_an_empty_dataset(tmp_path):
+    import kwcoco
+    sampler = CocoSampler(kwcoco.CocoDataset(), workdir=tmp_path)
+    sampler.warmup()
+    assert sampler.regions._table is not None
