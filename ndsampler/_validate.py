@@ -56,7 +56,7 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
 
 def check_real(name: str, value: Any, low: float = -math.inf, high: float = math.inf,
                allow_inf: bool = False) -> float:
-    """``value`` as a ``float`` in ``[low, high]``: a real number, not a bool, not NaN (nor infinite unless ``allow_inf``)."""
+    """``value`` as a ``float`` in ``[low, high]``: a real number, not a bool, not NaN, finite unless ``allow_inf``."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if ok:
         value = float(value)

@@ -242,7 +242,7 @@ class _GridBuilder:
 
     # -- videos ---------------------------------------------------------------------------
     def video_grid(self, window_dims, window_overlap, use_centers, time_dims, time_stride) -> None:
-        if not isinstance(window_dims, str) and len(check_int_tuple('window_dims', window_dims, (2, 3), minimum=1)) == 3:
+        if not isinstance(window_dims, str) and len(check_int_tuple('window_dims', window_dims, (2, 3), 1)) == 3:
             if time_dims is not None and int(time_dims) != int(window_dims[0]):
                 raise InvalidOptionError('time_dims', time_dims, f'{window_dims[0]} (the time size in window_dims) or None')
             time_dims, window_dims = int(window_dims[0]), tuple(window_dims[1:])

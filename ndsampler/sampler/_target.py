@@ -62,7 +62,7 @@ _CHECKED_KEYS = frozenset(TARGET_CHECKS)
 
 
 def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None, strict: bool) -> dict[str, Any]:
-    """Copy the target with aliases renamed and known keys checked; unknown keys are kept, or rejected when ``strict``."""
+    """Copy the target, aliases renamed and known keys checked; unknown keys are kept (rejected when ``strict``)."""
     out: dict[str, Any] = {}
     for source in (check_target(target), overrides or {}):
         if strict and not TARGET_KEYS.issuperset(source):

@@ -71,7 +71,7 @@ class ImageStack:
 
     # -- helpers ---------------------------------------------------------------------
     def _convert(self, image: Any) -> np.ndarray:
-        """``image`` in the stack dtype; StackError unless it is a numeric array of one or more axes (or nested lists)."""
+        """``image`` in the stack dtype; StackError unless it is a numeric array with an axis (or nested lists)."""
         try:
             arr = np.asarray(image)
         except ValueError:  # ragged nested lists
