@@ -18,8 +18,12 @@ __all__ = ['CommandConfig', 'load_dataset', 'parse_ids', 'parse_dims', 'parse_na
 
 
 def error_line(command: str, ex: BaseException) -> str:
-    """``ndsampler <command>: error: <message>`` (ndsampler errors carry their own wording)."""
+    """``ndsampler <command>: error: <message>`` (ndsampler errors carry their own wording), on one line.
+
+    A message of several lines (a channel spec error's caret under the text) keeps its first.
+    """
     message = str(ex) if isinstance(ex, NdsamplerError) and str(ex) else f'{type(ex).__name__}: {ex}'
+    message = message.strip().splitlines()[0] if message.strip() else message
     return f'ndsampler {command}: error: {message}'
 
 

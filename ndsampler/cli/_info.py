@@ -9,7 +9,7 @@ import kwcoco
 import scriptconfig as scfg
 
 from ndsampler._typing import PathLike
-from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_backend
+from ndsampler.cli._common import CommandConfig, format_table, load_dataset, parse_names
 from ndsampler.cli._prepare import cache_report
 from ndsampler.frames import STATE_ORDER, CocoFrames, SourceMismatch, format_mismatches
 
@@ -103,9 +103,7 @@ class InfoCLI(CommandConfig):
 
     def execute(self) -> int:
         dset = load_dataset(self.dataset)
-        names = [b.strip().lower() for b in str(self.backends).split(',') if b.strip()]
-        for name in names:
-            parse_backend(name, ('cog', 'npy'))
+        names = [name.lower() for name in parse_names('backends', self.backends, ('cog', 'npy'))]
         info = dataset_info(dset, self.workdir, names, deep=self.deep)
         print(json.dumps(info, indent=2, default=str) if self.json else format_info(info))
         return 0

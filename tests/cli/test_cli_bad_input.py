@@ -40,6 +40,8 @@ def dataset(tmp_path_factory):
     (['bench', '{D}', '--backends', ''], "invalid backends=''"),
     (['bench', '{D}', '--plans', ''], "invalid plans=''"),
     (['bench', '{D}', '--plans', 'random,bogus'], "invalid plans='random,bogus'"),
+    (['info', '{D}', '--backends', ''], "invalid backends=''"),
+    (['show', '{D}', '--channels', 'r||g', '--out', '{T}/x.png'], "invalid channel spec 'r||g' at position 2"),
 ])
 def test_bad_values_are_one_line_and_exit_1(dataset, tmp_path, capsys, argv, expect):
     (tmp_path / 'a_file.txt').write_text('x')
