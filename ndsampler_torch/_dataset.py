@@ -33,6 +33,9 @@ class SamplerDataset(torch.utils.data.Dataset):
         lazily (ndsampler's do), so no ``worker_init_fn`` is needed and pickling the dataset for a
         worker copies no pixels. A ``warmup(channels=...)`` method, when it has one
         (``CocoSampler.warmup``), is called here, so forked workers start with its indexes built.
+        Spawned workers (``multiprocessing_context='spawn'``) map the regions table and box index
+        from files; the kwcoco dataset crosses pickled (~90 MiB per worker at 1M annotations) unless
+        it is kwcoco's SQL view (``dset.view_sql()``), which crosses as its URI.
     plan : str | Plan
         A :class:`Plan`, or a name for :func:`make_plan` (``'random'``, ``'positives'``,
         ``'negatives'``, ``'balanced'``, ``'grid'``) built over ``sampler.regions`` with ``plan_kw``.
