@@ -452,7 +452,8 @@ class CocoSampler(ub.NiceRepr):
 
     def _check_size(self, tr: Target, params: dict, channels: str | None) -> None:
         """The size guard again with the sample's band count and item size (``resolve_target`` counted one of each)."""
-        gid = next((g for g in tr['frame_gids'] if g is not None), None)
+        gids = tr['frame_gids']
+        gid = gids[0] if gids and gids[0] is not None else next((g for g in gids if g is not None), None)
         if gid is None:
             return
         base = self.frames.load_delayed(gid)

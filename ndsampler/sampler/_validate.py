@@ -35,6 +35,7 @@ PAD_MODES: dict[str, tuple[str, ...]] = {
 }
 
 _NUMERIC_KINDS = 'biuf'
+_NO_PAD_2D = ((0, 0), (0, 0))
 
 
 def _id(name: str, what: str, negative_ok: bool = False) -> Callable[[Any], int]:
@@ -91,6 +92,12 @@ def _window_dims(value: Any) -> Any:
     if isinstance(value, str):
         return check_choice('window_dims', value, ('extent', 'square'))
     return check_int_tuple('window_dims', value, (2, 3), allowed="'extent', 'square' or an (h, w) pair of ints >= 0")
+
+
+def _pad(value: Any) -> Any:
+    if (type(value) is tuple and value == _NO_PAD_2D) or (type(value) is int and value >= 0):  # the common cases
+        return value
+    return _pad_amounts('pad', value)
 
 
 def _pad_amounts(name: str, value: Any) -> Any:
@@ -171,7 +178,9 @@ def _scale(value: Any) -> Any:
 
 
 def _flag(name: str, extra: tuple = ()) -> Callable[[Any], Any]:
-    return lambda value: check_bool(name, value, extra)
+    def check(value: Any) -> Any:
+        return value if value is True or value is False else check_bool(name, value, extra)
+    return check
 
 
 #: Key -> check of its value (returns it normalized); applied to the keys a target gives, None values skipped.
@@ -181,7 +190,7 @@ TARGET_CHECKS: dict[str, Callable[[Any], Any]] = {
     'cx': _coordinate('cx'), 'cy': _coordinate('cy'),
     'width': _coordinate('width', 0), 'height': _coordinate('height', 0),
     'slices': _slices('slices'), 'space_slice': _slices('space_slice'), 'time_slice': _slices('time_slice'),
-    'window_dims': _window_dims, 'pad': lambda value: _pad_amounts('pad', value), 'padkw': _padkw,
+    'window_dims': _window_dims, 'pad': _pad, 'padkw': _padkw,
     'dtype': _dtype, 'nodata': _nodata,
     'interpolation': _interpolation, 'antialias': _flag('antialias', ('auto',)), 'scale': _scale,
     'dsize': lambda value: check_int_tuple('dsize', value, (2,), allowed='a (w, h) pair of integers >= 0'),
