@@ -78,8 +78,9 @@ def _canonical(target: Mapping[str, Any], overrides: Mapping[str, Any] | None, s
                 raise TargetError(f'target gives both {key}={value!r} and {canon}={source[canon]!r}')
             out[canon] = value
     for key in _CHECKED_KEYS.intersection(out):
-        if out[key] is not None:
-            out[key] = TARGET_CHECKS[key](out[key])
+        value = out[key]
+        if value is not None and value is not _RESOLVED_DEFAULTS.get(key):  # a default is valid (a resolved target's)
+            out[key] = TARGET_CHECKS[key](value)
     return out
 
 
