@@ -62,26 +62,47 @@ def _coordinate(name: str, minimum: float = -math.inf) -> Callable[[Any], float]
     return check
 
 
-def _slice_bound(value: Any) -> bool:
-    return value is None or (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)))
+def _slice_bound(value: Any) -> int | None:
+    """A slice bound as an int (None stays None); whole-valued reals (``-200.0``, as clients compute them) count."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise TypeError(value)
 
 
-def _one_slice(name: str, sl: Any, whole: Any) -> None:
-    if _slice_bound(sl):  # None (the whole axis) or an int (one row)
-        return
-    if not isinstance(sl, slice) or not (_slice_bound(sl.start) and _slice_bound(sl.stop)) \
-            or sl.step not in (None, 1):
-        raise InvalidOptionError(name, whole, 'slices (integer or None bounds, step 1), ints or None per axis')
+_SLICES_ALLOWED = 'slices (whole-number or None bounds, step 1), ints or None per axis'
+
+
+def _one_slice(name: str, sl: Any, whole: Any) -> Any:
+    """``sl`` with int bounds (or an int / None for an axis), else InvalidOptionError naming ``whole``."""
+    try:
+        if not isinstance(sl, slice):  # None (the whole axis) or an int (one row)
+            return _slice_bound(sl)
+        if sl.step not in (None, 1):
+            raise TypeError(sl.step)
+        start, stop = _slice_bound(sl.start), _slice_bound(sl.stop)
+    except TypeError:
+        raise InvalidOptionError(name, whole, _SLICES_ALLOWED) from None
+    return sl if (start is sl.start and stop is sl.stop) else slice(start, stop, sl.step)
 
 
 def _slices(name: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         items = value if isinstance(value, (tuple, list)) else (value,)
+        out = []
         for sl in items:
             if type(sl) is slice and type(sl.start) is int and type(sl.stop) is int and sl.step is None:
-                continue
-            _one_slice(name, sl, value)
-        return value
+                out.append(sl)
+            else:
+                out.append(_one_slice(name, sl, value))
+        if all(a is b for a, b in zip(out, items)):
+            return value
+        return tuple(out) if isinstance(value, (tuple, list)) else out[0]
     return check
 
 

@@ -136,3 +136,18 @@ def test_every_keyword_argument_is_a_target_key(sampler):
     assert sample['im'].shape == (10, 14, 1)
     sampler.preselect(window_dims=(5, 5))
     assert sampler.load_positive(0, window_dims=(3, 4), with_annots=False)['im'].shape == (3, 4, 3)
+
+
+def test_whole_valued_float_slice_bounds_are_ints(sampler):
+    """Clients compute windows in floats (kwcoco-dataloader sends ``slice(-200.0, 350)``); whole values are ints."""
+    want = sampler.load_sample({'gid': 1, 'space_slice': (slice(-3, 12), slice(3, 17))})
+    for sl in [(slice(-3.0, 12.0), slice(3.0, 17)), (slice(np.float32(-3), np.int64(12)), slice(3, 17.0))]:
+        got = sampler.load_sample({'gid': 1, 'space_slice': sl})
+        assert got['target']['space_slice'] == (slice(-3, 12), slice(3, 17))
+        assert all(type(b) is int for s in got['target']['space_slice'] for b in (s.start, s.stop))
+        np.testing.assert_array_equal(got['im'], want['im'])
+    video = sampler.load_sample({'gids': [1], 'space_slice': (slice(-3.0, 12.0), slice(3.0, 17.0))})
+    np.testing.assert_array_equal(video['im'][0], want['im'])
+    for bad in [(slice(2.5, 12), slice(3, 17)), (slice(float('nan'), 12), slice(3, 17)), (slice(True, 12), slice(3, 17))]:
+        with pytest.raises(InvalidOptionError, match='whole-number'):
+            sampler.load_sample({'gid': 1, 'space_slice': bad})
