@@ -5,7 +5,7 @@ Run::
     .venv/bin/python -m benchmarks remote            # six 4096x4096 RGB COGs
     .venv/bin/python -m benchmarks remote --quick    # six 1024x1024 COGs (smoke run)
 
-The COGs (smooth noise plus sharp edges, ``write_cog`` defaults: ZSTD, 256^2 tiles,
+The COGs (``bench_frames``' smooth noise plus sharp edges, ``write_cog`` defaults: ZSTD, 256^2 tiles,
 overviews) are generated once into ``$NDSAMPLER_BENCH_DPATH/remote`` (default
 ``~/.cache/ndsampler/bench/remote``) and served by a loopback HTTP server in its own
 process that sleeps 20 ms before answering each request (range requests, keep-alive).
@@ -31,7 +31,6 @@ from __future__ import annotations
 import http.server
 import multiprocessing
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -39,10 +38,12 @@ import warnings
 from functools import partial
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from tests.remote_http import RangeHandler
+
 from ._timing import loadavg
+from .bench_frames import _realistic_image
 
 WINDOW = 256
 DELAY = 0.020
@@ -53,20 +54,6 @@ def _bench_dpath() -> Path:
     return Path(base) / 'remote'
 
 
-def _image(size: int, seed: int) -> np.ndarray:
-    """Smooth multi-scale noise plus a few sharp-edged rectangles, uint8 RGB."""
-    rng = np.random.default_rng(seed)
-    acc = np.zeros((size, size, 3), np.float32)
-    for scale in (8, 32, 128):
-        field = rng.random((max(2, size // scale), max(2, size // scale), 3), dtype=np.float32)
-        acc += cv2.resize(field, (size, size), interpolation=cv2.INTER_CUBIC) / 3
-    for _ in range(20):
-        x, y = rng.integers(0, size, 2)
-        w, h = rng.integers(size // 64, size // 8, 2)
-        acc[y:y + h, x:x + w] = rng.random(3)
-    return np.clip(acc * 255, 0, 255).astype(np.uint8)
-
-
 def _make_cogs(size: int, count: int = 6) -> tuple[Path, list[str]]:
     from ndsampler.io import write_cog
     dpath = _bench_dpath() / str(size)
@@ -75,49 +62,18 @@ def _make_cogs(size: int, count: int = 6) -> tuple[Path, list[str]]:
     for i in range(count):
         name = f'scene_{i}.tif'
         if not (dpath / name).exists():
-            write_cog(dpath / name, _image(size, seed=i))
+            write_cog(dpath / name, _realistic_image(size, seed=i))
         names.append(name)
     return dpath, names
 
 
-class _SlowRangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with ``Range: bytes=a-b``, keep-alive, :data:`DELAY` seconds before each answer, requests counted."""
+class _SlowRangeHandler(RangeHandler):
+    """The tests' range server, :data:`DELAY` seconds before each answer, requests counted across processes."""
 
-    protocol_version = 'HTTP/1.1'
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
+    def account(self):
         with self.server.counter.get_lock():
             self.server.counter.value += 1
         time.sleep(DELAY)
-        fpath = self.translate_path(self.path)
-        if not os.path.isfile(fpath):
-            self.send_error(404)
-            return None
-        stat = os.stat(fpath)
-        size = stat.st_size
-        match = re.match(r'bytes=(\d*)-(\d*)$', self.headers.get('Range', ''))
-        if match is None:
-            self.send_response(200)
-            start, end = 0, size - 1
-        else:
-            start = int(match.group(1)) if match.group(1) else size - int(match.group(2))
-            end = min(int(match.group(2)), size - 1) if match.group(1) and match.group(2) else size - 1
-            self.send_response(206)
-            self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
-        self.send_header('Accept-Ranges', 'bytes')
-        self.send_header('ETag', f'"{size:x}-{stat.st_mtime_ns:x}"')
-        self.send_header('Content-Length', str(end - start + 1))
-        self.end_headers()
-        file = open(fpath, 'rb')
-        file.seek(start)
-        self._remaining = end - start + 1
-        return file
-
-    def copyfile(self, source, outputfile):
-        outputfile.write(source.read(self._remaining))
 
 
 def _serve(root: str, counter, port_queue) -> None:

@@ -12,7 +12,8 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
 
     The server's ``delay`` (seconds) is slept before each answer; every request is
     appended to the server's ``log`` as ``(path, range header)``; ``max_inflight`` is
-    the most requests it answered at once.
+    the most requests it answered at once (:meth:`account`; the remote benchmark
+    overrides it to count requests across processes).
     """
 
     protocol_version = 'HTTP/1.1'
@@ -20,7 +21,8 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def send_head(self):
+    def account(self):
+        """Before each answer: log the request, count it in flight, sleep the server's ``delay``."""
         server = self.server
         server.log.append((self.path, self.headers.get('Range')))
         with server.lock:
@@ -32,6 +34,9 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         finally:
             with server.lock:
                 server.inflight -= 1
+
+    def send_head(self):
+        self.account()
         fpath = self.translate_path(self.path)
         if not os.path.isfile(fpath):
             self.send_error(404)
