@@ -20,3 +20,14 @@ def loadavg() -> str:
     """The 1, 5 and 15 minute load averages (``/proc/loadavg``): other work on the machine skews ratios."""
     with open('/proc/loadavg') as file:
         return ' '.join(file.read().split()[:3])
+
+
+def worker_memory() -> list[dict[str, float]]:
+    """RSS, unique (USS) and proportional (PSS, nan where the OS has none) bytes of each child process."""
+    import psutil
+
+    rows = []
+    for child in psutil.Process().children():
+        info = child.memory_full_info()
+        rows.append({'rss': info.rss, 'uss': info.uss, 'pss': getattr(info, 'pss', float('nan'))})
+    return rows

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._timing import loadavg
+from ._timing import loadavg, worker_memory
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 32
@@ -74,16 +74,6 @@ def write_dataset(dpath: Path, n_images: int, n_annots: int, seed: int = 0) -> P
     return fpath
 
 
-def _worker_memory() -> list[dict[str, float]]:
-    import psutil
-
-    rows = []
-    for child in psutil.Process().children():
-        info = child.memory_full_info()
-        rows.append({'rss': info.rss, 'uss': info.uss, 'pss': getattr(info, 'pss', float('nan'))})
-    return rows
-
-
 def _measure(variant: str, fpath: str, db_fpath: str) -> dict:
     """One variant in this (fresh) process; the figures as a dict."""
     import kwcoco
@@ -122,7 +112,7 @@ def _measure(variant: str, fpath: str, db_fpath: str) -> dict:
     start = time.perf_counter()
     n = sum(len(batch['boxes']) for _, batch in zip(range(N_BATCHES), it))
     out['items/s'] = n / (time.perf_counter() - start)
-    out['workers'] = _worker_memory()
+    out['workers'] = worker_memory()
     del it
     return out
 

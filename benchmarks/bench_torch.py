@@ -49,7 +49,7 @@ from ndsampler.delayed.readers import reader_pool
 from ndsampler.demodata import demo_images
 from ndsampler_torch import SamplerDataset, SyntheticSampler, collate
 
-from ._timing import loadavg
+from ._timing import loadavg, worker_memory
 
 BATCH = 32
 #: GDAL block cache of the second cog case (every window decodes its tiles)
@@ -104,7 +104,7 @@ def _loader_rate(dataset: SamplerDataset, workers: int, n_batches: int, report_m
         n += _consume(batch)
     rate = n / (time.perf_counter() - start)
     if report_memory:
-        for k, row in enumerate(_worker_memory()):
+        for k, row in enumerate(worker_memory()):
             print(f'  worker {k}: RSS {_mib(row["rss"])}, unique (USS) {_mib(row["uss"])}, '
                   f'proportional (PSS) {_mib(row["pss"])}')
     del it
@@ -114,14 +114,6 @@ def _loader_rate(dataset: SamplerDataset, workers: int, n_batches: int, report_m
 def _loader(dataset: SamplerDataset, workers: int) -> torch.utils.data.DataLoader:
     return torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=False, collate_fn=collate,
                                        num_workers=workers, multiprocessing_context='fork' if workers else None)
-
-
-def _worker_memory() -> list[dict[str, float]]:
-    rows = []
-    for child in psutil.Process().children():
-        info = child.memory_full_info()
-        rows.append({'rss': info.rss, 'uss': info.uss, 'pss': getattr(info, 'pss', float('nan'))})
-    return rows
 
 
 def _throughput(datasets: dict[str, SamplerDataset], n_batches: int, repeats: int, title: str,
