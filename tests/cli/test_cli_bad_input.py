@@ -23,16 +23,6 @@ def test_bad_syntax_is_one_line_with_a_help_hint(capsys, argv):
     assert len(err) == 1 and err[0].endswith('--help)') and 'error:' in err[0]
 
 
-@pytest.fixture(scope='module')
-def dataset(tmp_path_factory):
-    import kwcoco
-    root = tmp_path_factory.mktemp('cli_bad_input')
-    dset = kwcoco.CocoDataset.demo('shapes2', dpath=root, verbose=0)
-    dset.fpath = str(root / 'data.kwcoco.json')
-    dset.dump()
-    return dset.fpath
-
-
 @pytest.mark.parametrize('argv, expect', [
     (['show', '{D}', '--out', '{T}/a_file.txt/x.png'], "a_file.txt' is a file, not a folder"),
     (['show', '{D}', '--out', '{T}'], 'is a folder'),
@@ -43,7 +33,8 @@ def dataset(tmp_path_factory):
     (['info', '{D}', '--backends', ''], "invalid backends=''"),
     (['show', '{D}', '--channels', 'r||g', '--out', '{T}/x.png'], "invalid channel spec 'r||g' at position 2"),
 ])
-def test_bad_values_are_one_line_and_exit_1(dataset, tmp_path, capsys, argv, expect):
+def test_bad_values_are_one_line_and_exit_1(small_dset, tmp_path, capsys, argv, expect):
+    dataset = str(small_dset)
     (tmp_path / 'a_file.txt').write_text('x')
     argv = [a.replace('{D}', dataset).replace('{T}', str(tmp_path)) for a in argv]
     assert main(argv) == 1
@@ -51,7 +42,7 @@ def test_bad_values_are_one_line_and_exit_1(dataset, tmp_path, capsys, argv, exp
     assert len(err) == 1 and expect in err[0]
 
 
-def test_bad_int_syntax_is_one_line(dataset, capsys):
-    assert main(['prepare', dataset, '--workers', 'x']) == 2
+def test_bad_int_syntax_is_one_line(small_dset, capsys):
+    assert main(['prepare', str(small_dset), '--workers', 'x']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "invalid int value: 'x'" in err[0]
