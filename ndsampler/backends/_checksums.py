@@ -258,17 +258,14 @@ class BlockVerifier:
             self._left[overview] = int(self._done[overview].size - self._done[overview].sum())
 
 
-#: Verifiers by frame path and its (size, mtime_ns, inode): one per frame version per process.
-_VERIFIERS: Dict[Tuple[str, int, int, int], BlockVerifier] = {}
+#: Verifiers by frame path, each of the frame version its stamp names: one per frame per process.
+_VERIFIERS: Dict[str, BlockVerifier] = {}
 
 
 def verifier_for(fpath: str) -> BlockVerifier:
     """The process's :class:`BlockVerifier` of the local frame ``fpath`` as it is on disk now."""
     stamp = file_stamp(os.stat(fpath))
-    key = (fpath,) + stamp
-    verifier = _VERIFIERS.get(key)
-    if verifier is None:
-        for old in [k for k in _VERIFIERS if k[0] == fpath]:  # an earlier version of the frame
-            del _VERIFIERS[old]
-        verifier = _VERIFIERS[key] = BlockVerifier(fpath, stamp)
+    verifier = _VERIFIERS.get(fpath)
+    if verifier is None or verifier.stamp != stamp:  # none yet, or one of an earlier version of the frame
+        verifier = _VERIFIERS[fpath] = BlockVerifier(fpath, stamp)
     return verifier
