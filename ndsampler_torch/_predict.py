@@ -32,6 +32,7 @@ import ubelt as ub
 
 from ndsampler import errors
 from ndsampler._typing import PathLike
+from ndsampler._validate import check_count, check_int_tuple, is_integer
 from ndsampler.channels import FusedChannelSpec
 from ndsampler.regions import axis_windows
 from ndsampler.stitch import CocoStitchingManager, WriterQueue, edge_weights
@@ -145,11 +146,13 @@ def _init_worker(worker_id: int) -> None:
 
 
 def _check_window(window_dims: Any) -> tuple[int, int]:
-    dims = (window_dims, window_dims) if np.isscalar(window_dims) else tuple(window_dims)
-    ok = len(dims) == 2 and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in dims)
-    if not ok:
-        raise errors.InvalidOptionError('window_dims', window_dims, 'a positive int or an (h, w) pair of positive ints')
-    return int(dims[0]), int(dims[1])
+    allowed = 'a positive int or an (h, w) pair of positive ints'
+    if np.isscalar(window_dims):
+        if not (is_integer(window_dims) and window_dims >= 1):
+            raise errors.InvalidOptionError('window_dims', window_dims, allowed)
+        return int(window_dims), int(window_dims)
+    h, w = check_int_tuple('window_dims', window_dims, lengths=(2,), minimum=1, allowed=allowed)
+    return h, w
 
 
 def _check_overlap(overlap: Any) -> float:
@@ -157,12 +160,6 @@ def _check_overlap(overlap: Any) -> float:
             or not 0 <= float(overlap) < 1:
         raise errors.InvalidOptionError('overlap', overlap, 'a fraction in [0, 1)')
     return float(overlap)
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise errors.InvalidOptionError(name, value, 'an int >= 1')
-    return int(value)
 
 
 def _check_scale(scale: Any) -> float:
@@ -216,7 +213,7 @@ def _build_windows(dset: Any, dims: tuple[int, int], overlap: float, scale: floa
                 windows.append(_Window({'gid': gid, 'space_slice': space, **options}, (gid,), out))
         return windows
     wanted = set(image_ids)
-    stride = time_dims if time_stride is None else _check_positive_int('time_stride', time_stride)
+    stride = time_dims if time_stride is None else check_count('time_stride', time_stride, 1)
     if not 1 <= stride <= time_dims:
         raise errors.InvalidOptionError('time_stride', time_stride,
                                         f'an int in [1, {time_dims}] so every frame is covered')
@@ -476,12 +473,12 @@ def predict(
     dims = _check_window(window_dims)
     overlap = _check_overlap(overlap)
     scale = _check_scale(scale)
-    batch_size = _check_positive_int('batch_size', batch_size)
+    batch_size = check_count('batch_size', batch_size, 1)
     if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
         raise errors.InvalidOptionError('num_workers', num_workers, 'an int >= 0 (0: read windows in this process)')
     weights = importance_map(dims, blend)
     if time_dims is not None:
-        time_dims = _check_positive_int('time_dims', time_dims)
+        time_dims = check_count('time_dims', time_dims, 1)
     dset = sampler.dset
     known = list(dset.index.imgs)
     if image_ids is None:
