@@ -41,7 +41,7 @@ class _Entry:
 
     __slots__ = ('stamp', 'reader', 'nbytes', 'handles', 'verify')
 
-    def __init__(self, stamp: tuple[int, int] | None, reader: Reader, verify: Verify | None = None):
+    def __init__(self, stamp: tuple[int, int, int] | None, reader: Reader, verify: Verify | None = None):
         self.stamp = stamp
         self.reader = reader
         self.nbytes = reader.nbytes
@@ -108,7 +108,7 @@ class _Verified(Reader):
 
 
 class ReaderPool:
-    """Readers keyed by path, reused while the file's (size, mtime_ns) is unchanged.
+    """Readers keyed by path, reused while the file's (size, mtime_ns, inode) is unchanged.
 
     A file replaced in place gets a new reader; the pool forgets everything
     when used from a new process (after fork) and is never pickled; when the
@@ -169,15 +169,14 @@ class ReaderPool:
         self._max_handles = value
 
     @staticmethod
-    def _stamp(key: str) -> tuple[int, int] | None:
-        """``(size, mtime_ns)`` of a local file; None for a remote path."""
+    def _stamp(key: str) -> tuple[int, int, int] | None:
+        """:func:`file_stamp` of a local file; None for a remote path."""
         if is_remote(key):
             return None
         try:
-            st = os.stat(key)
+            return file_stamp(os.stat(key))
         except FileNotFoundError:
             raise SourceNotFoundError(f'no such file: {key}') from None
-        return (st.st_size, st.st_mtime_ns)
 
     def get(self, fpath: PathLike) -> Reader:
         """The reader for ``fpath`` (opened lazily; SourceNotFoundError when a local file is missing)."""
