@@ -4,7 +4,9 @@ Build a tree from a :class:`DelayedLoad` (a file) or :class:`DelayedIdentity`
 (an array) with ``crop`` / ``[...]``, ``warp`` / ``scale`` / ``resize``,
 ``dequantize``, ``get_overview``, ``take_channels`` and
 :class:`DelayedChannelConcat`; ``optimize()`` rewrites it into a cheaper
-equivalent and ``finalize()`` computes an (H, W, C) array.
+equivalent and ``finalize()`` computes an (H, W, C) array. :func:`window_pixels`
+is the one window read (clip, one reader call for a file, one pad per a
+:class:`Padding` rule); crops finalize through the same path.
 
 Example
 -------
@@ -15,8 +17,10 @@ Example
 (2, 2, 1)
 """
 from ndsampler.delayed import readers
+from ndsampler.delayed._kernels import Padding, pad_window
 from ndsampler.delayed._nodes import (DelayedChannelConcat, DelayedCrop, DelayedDequantize, DelayedIdentity,
-                                      DelayedImage, DelayedLoad, DelayedNans, DelayedOverview, DelayedWarp)
+                                      DelayedImage, DelayedLoad, DelayedNans, DelayedOverview, DelayedWarp,
+                                      window_pixels)
 from ndsampler.delayed.readers import get_reader
 
 __all__ = [
@@ -29,6 +33,9 @@ __all__ = [
     'DelayedDequantize',
     'DelayedOverview',
     'DelayedChannelConcat',
+    'window_pixels',
+    'Padding',
+    'pad_window',
     'readers',
     'get_reader',
 ]

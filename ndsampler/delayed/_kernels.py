@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -11,7 +11,8 @@ from ndsampler.delayed._resample import SUPPORT, resample
 from ndsampler.errors import InvalidOptionError
 
 __all__ = ['INTERPOLATIONS', 'check_interpolation', 'kernel_support', 'antialias_params',
-           'fill_value', 'axis_scales', 'warp_array', 'dequantize_array', 'pad_constant', 'pad_array']
+           'fill_value', 'border_fill', 'axis_scales', 'warp_array', 'dequantize_array', 'pad_constant', 'Padding',
+           'pad_window']
 
 #: The interpolations a warp offers; each is defined in :mod:`ndsampler.delayed._resample`, not by OpenCV.
 INTERPOLATIONS = ('nearest', 'linear', 'cubic', 'area', 'lanczos')
@@ -58,6 +59,11 @@ def fill_value(dtype: np.dtype) -> float:
     return float('nan') if np.dtype(dtype).kind == 'f' else 0
 
 
+def border_fill(value: Any, dtype: np.dtype) -> Any:
+    """``value`` as a fill of ``dtype`` pixels: a NaN border becomes 0 for non-float data (it has no NaN)."""
+    return 0 if value != value and np.dtype(dtype).kind != 'f' else value
+
+
 def axis_scales(matrix: np.ndarray) -> tuple[float, float]:
     """How much an affine stretches the x and y axes: the lengths of its first two columns."""
     return math.hypot(matrix[0, 0], matrix[1, 0]), math.hypot(matrix[0, 1], matrix[1, 1])
@@ -93,11 +99,66 @@ def _plain_widths(pad: Any, ndim: int) -> bool:
     return True
 
 
-def pad_array(arr: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
-    """Pad the two spatial axes of an (h, w, c) array with :func:`fill_value` (``arr`` itself when ``pad`` is 0)."""
-    if not any(a or b for a, b in pad):
+class Padding(NamedTuple):
+    """How the pixels of a window beyond the data are filled: ``np.pad``'s ``mode`` and options.
+
+    The one padding rule of a window read (:func:`pad_window`); the arithmetic of
+    what to pad is :func:`ndsampler.geometry.clip_slices`.
+
+    Attributes
+    ----------
+    mode : str
+        An ``np.pad`` mode (``'constant'``, ``'edge'``, ``'reflect'``, ...).
+    value : float | None
+        The fill of ``'constant'`` (and of any mode over an empty window, which has
+        nothing to extend); None: :func:`fill_value` of the pixels' dtype (NaN for
+        floats, 0 otherwise), the rule of a delayed crop.
+    options : tuple
+        The mode's other ``np.pad`` keywords as ``(key, value)`` pairs
+        (``reflect_type``, ``stat_length``, ``end_values``).
+    """
+
+    mode: str = 'constant'
+    value: Any = None
+    options: tuple = ()
+
+    @classmethod
+    def from_padkw(cls, padkw: dict, value: Any = None) -> 'Padding':
+        """The rule of ``np.pad`` keywords ``{'mode': ..., ...}`` (no mode: constant).
+
+        ``constant_values`` in ``padkw`` is the fill; else ``value`` (None: by dtype).
+        """
+        options = {k: v for k, v in padkw.items() if k != 'mode'}
+        value = options.pop('constant_values', value)
+        return cls(padkw.get('mode', 'constant'), value, tuple(options.items()))
+
+
+#: The delayed crop's padding: constant, NaN for float pixels, 0 otherwise.
+FILL = Padding()
+
+
+def pad_window(arr: np.ndarray, widths: Sequence[tuple[int, int]], padding: Padding | None = None) -> np.ndarray:
+    """``arr`` padded by ``(before, after)`` ``widths`` on its leading axes (the others unpadded) per ``padding``.
+
+    ``arr`` itself when every width is 0. A constant fill (also any mode over an
+    empty ``arr``) uses :func:`pad_constant`; other modes ``np.pad``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> pad_window(np.ones((1, 2, 1), np.uint8), [(1, 0)])[..., 0].tolist()
+    [[0, 0], [1, 1]]
+    >>> pad_window(np.arange(2.0).reshape(1, 2, 1), [(0, 0), (0, 1)], Padding('edge'))[..., 0].tolist()
+    [[0.0, 1.0, 1.0]]
+    """
+    if not any(a or b for a, b in widths):
         return arr
-    return pad_constant(arr, list(pad) + [(0, 0)], fill_value(arr.dtype))
+    padding = FILL if padding is None else padding
+    full = list(widths) + [(0, 0)] * (arr.ndim - len(widths))
+    if padding.mode == 'constant' or arr.size == 0:
+        value = fill_value(arr.dtype) if padding.value is None else padding.value
+        return pad_constant(arr, full, value)
+    return np.pad(arr, full, mode=padding.mode, **dict(padding.options))
 
 
 def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], interpolation: str,
@@ -114,7 +175,7 @@ def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], inte
     dtype = arr.dtype
     if arr.shape[0] == 0 or arr.shape[1] == 0 or w == 0 or h == 0:
         out = np.empty((h, w, c), dtype=dtype)
-        out[...] = border_value if (border_value == border_value or dtype.kind == 'f') else 0
+        out[...] = border_fill(border_value, dtype)
         return out
     work = arr
     if antialias and interpolation != 'nearest':
@@ -123,8 +184,7 @@ def warp_array(arr: np.ndarray, matrix: np.ndarray, dsize: tuple[int, int], inte
         ky, sigy = antialias_params(sy)
         if kx > 1 or ky > 1:
             work = _blur(arr if dtype in _CV2_DTYPES else arr.astype(np.float64), kx, ky, sigx, sigy)
-    if border_value != border_value and dtype.kind != 'f':
-        border_value = 0
+    border_value = border_fill(border_value, dtype)
     out = resample(work, np.asarray(matrix, dtype=float), (w, h), interpolation)
     if valid_box is None:
         valid_box = (0.0, 0.0, float(arr.shape[1]), float(arr.shape[0]))

@@ -11,16 +11,17 @@ import numpy as np
 
 from ndsampler._typing import AffineLike, ChannelsLike, DSize, PathLike
 from ndsampler.delayed import _channels as chans
-from ndsampler.delayed._kernels import (check_interpolation, dequantize_array, fill_value, pad_array, pad_constant,
-                                        warp_array)
+from ndsampler.delayed._kernels import (Padding, border_fill, check_interpolation, dequantize_array, fill_value,
+                                        pad_window, warp_array)
 from ndsampler.delayed._quantization import coerce_quantization
+from ndsampler.delayed._resample import _nearest_index
 from ndsampler.delayed.readers import get_reader
 from ndsampler.delayed.readers._base import overview_dsize
 from ndsampler.errors import InvalidOptionError, TransformError, WindowError
 from ndsampler.geometry import affine_of, clip_slices, is_integer_translation, normalize_slices, pad_slices, warp_box
 
 __all__ = ['DelayedImage', 'DelayedLoad', 'DelayedIdentity', 'DelayedNans', 'DelayedCrop', 'DelayedWarp',
-           'DelayedDequantize', 'DelayedOverview', 'DelayedChannelConcat']
+           'DelayedDequantize', 'DelayedOverview', 'DelayedChannelConcat', 'window_pixels']
 
 _NODATA_METHODS = (None, 'float')
 
@@ -487,16 +488,77 @@ class DelayedCrop(_Unary):
     def _finalize(self) -> np.ndarray:
         child = self.child
         w, h = child.dsize
-        clipped, pad = clip_slices(self.slices, (h, w))
-        if type(child) is DelayedLoad:
-            arr = child.read(clipped, bands=self.chan_idxs)
-        elif type(child) is DelayedOverview and child.reads_file:
-            arr = child.child.read(clipped, overview=child.overview, bands=self.chan_idxs)
-        else:
+        clipped, widths = clip_slices(self.slices, (h, w))
+        arr = _file_window(child, clipped, self.chan_idxs)
+        if arr is None:
             arr = child._finalize()[clipped]
             if self.chan_idxs is not None:
                 arr = arr[:, :, self.chan_idxs]
-        return pad_array(arr, pad)
+        return pad_window(arr, widths)
+
+
+def _file_window(node: DelayedImage, clipped: tuple[slice, slice], bands: Sequence[int] | None = None
+                 ) -> np.ndarray | None:
+    """The in-bounds ``clipped`` window (bands ``bands``) of ``node`` in one reader call, or None when it is no file.
+
+    A file is a :class:`DelayedLoad`, an overview level its file holds, or a band
+    subset of either (what :meth:`Frames.load_delayed` gives for one aligned file and
+    some channels). The array may be a read-only view of the reader's data.
+    """
+    kind = type(node)
+    if kind is DelayedCrop and node.slices == node.child._full_slices():
+        inner = node.chan_idxs if bands is None or node.chan_idxs is None else [node.chan_idxs[i] for i in bands]
+        node, bands, kind = node.child, (bands if node.chan_idxs is None else inner), type(node.child)
+    if kind is DelayedLoad:
+        return node.read(clipped, bands=bands)
+    if kind is DelayedOverview and node.reads_file:
+        return node.child.read(clipped, overview=node.overview, bands=bands)
+    return None
+
+
+def window_pixels(node: DelayedImage, window: tuple[slice, slice], padding: Padding | None = None,
+                  optimize: bool = True, convert=None) -> np.ndarray:
+    """The pixels of ``window`` of ``node``: the one window read (clip, one read, one pad).
+
+    ``window`` is the canonical window: ``(slice_y, slice_x)`` of plain ints
+    (``start <= stop``, half-open) in ``node``'s pixels; it may leave the image.
+    Its in-bounds part is read in one reader call when ``node`` is a file (a load,
+    a file's overview level or a band subset of one), else by finalizing ``node``
+    cropped to it; ``convert`` (if given) maps those pixels, and the rest of the
+    window is filled per ``padding`` (None: NaN for float pixels, 0 otherwise).
+
+    Parameters
+    ----------
+    node : DelayedImage
+    window : tuple[slice, slice]
+    padding : Padding | None
+    optimize : bool
+        Optimize the cropped tree before finalizing it (a file needs none).
+    convert : Callable[[np.ndarray], np.ndarray] | None
+        Applied to the in-bounds pixels before padding (e.g. a nodata mask).
+
+    Returns
+    -------
+    np.ndarray
+        ``(h, w, c)``, owned by the caller.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from ndsampler.delayed import DelayedIdentity
+    >>> node = DelayedIdentity(np.arange(4, dtype=np.uint8).reshape(2, 2))
+    >>> window_pixels(node, (slice(-1, 2), slice(1, 3)))[..., 0].tolist()
+    [[0, 0], [1, 0], [3, 0]]
+    """
+    w, h = node.dsize
+    clipped, widths = clip_slices(window, (h, w))
+    arr = _file_window(node, clipped)
+    if arr is None:
+        arr = DelayedCrop(node, clipped).finalize(optimize=optimize)
+    if convert is not None:
+        arr = convert(arr)
+    out = pad_window(arr, widths, padding)
+    return out if out.flags.writeable else out.copy()
 
 
 class DelayedWarp(_Unary):
@@ -560,14 +622,12 @@ def _shift_array(arr: np.ndarray, matrix: np.ndarray, dsize: DSize, border: floa
     x0, y0, x1, y1 = 0, 0, sw, sh
     if valid_box is not None:
         # source rows / columns whose centre lies inside valid_box (warp_array's rule)
-        edges = [math.ceil(v - 0.5 - 1e-9) for v in valid_box]
+        edges = [int(e) for e in _nearest_index(np.asarray(valid_box, dtype=float))]
         x0, y0 = min(max(edges[0], 0), sw), min(max(edges[1], 0), sh)
         x1, y1 = max(min(edges[2], sw), x0), max(min(edges[3], sh), y0)
     inner = arr[y0:y1, x0:x1]
-    clipped, pad = clip_slices((slice(-ty - y0, h - ty - y0), slice(-tx - x0, w - tx - x0)), inner.shape[:2])
-    if border != border and arr.dtype.kind != 'f':
-        border = 0
-    return pad_constant(inner[clipped], pad + [(0, 0)], border)
+    clipped, widths = clip_slices((slice(-ty - y0, h - ty - y0), slice(-tx - x0, w - tx - x0)), inner.shape[:2])
+    return pad_window(inner[clipped], widths, Padding(value=border_fill(border, arr.dtype)))
 
 
 class DelayedDequantize(_Unary):

@@ -14,7 +14,7 @@ from ndsampler.backends import (FRAME_STATES, Backend, NoneBackend, SourceIdenti
                                 coerce_backend, forget_identities, is_remote, source_identity)
 from ndsampler.backends._reader import read_header
 from ndsampler.channels import FusedChannelSpec
-from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans
+from ndsampler.delayed import DelayedChannelConcat, DelayedLoad, DelayedNans, window_pixels
 from ndsampler.delayed.readers import get_reader, reader_pool
 from ndsampler.errors import CacheError, ImageReadError, InvalidOptionError, SourceNotFoundError, UnknownIdError
 from ndsampler.frames._alignable import AlignableImageData, chan_info
@@ -363,26 +363,35 @@ class Frames(abc.ABC):
         retried once; a second failure raises :class:`ImageReadError` naming the
         image's sources and cache files.
         """
-        return self._with_repair(image_id, lambda: self._read_region(self.load_delayed(image_id, channels, nodata),
-                                                                     region))
+        return self.with_repair((image_id,), lambda: self._read_region(self.load_delayed(image_id, channels, nodata),
+                                                                       region))
 
-    def _with_repair(self, image_id: Any, read: Callable[[], Any]) -> Any:
-        """``read()``; when it raises :class:`ImageReadError`, :meth:`repair` the image and call it once more.
+    def with_repair(self, image_ids: Sequence[Any], read: Callable[[], Any]) -> Any:
+        """``read()``; when it raises :class:`ImageReadError`, :meth:`repair` the images and call it once more.
 
-        ``read`` takes its tree from :meth:`load_delayed` on each call (a repair of a
-        stale frame drops the image's trees).
+        The one repair-and-retry of a read (``load_region``, ``load_image``,
+        :func:`~ndsampler.frames.read_window`, the sampler's samples of several
+        frames). ``read`` must take its trees from :meth:`load_delayed` on each call
+        (a repair of a stale frame drops the image's trees). The None backend reads
+        sources, so its errors propagate unrepaired; a second failure raises
+        :class:`ImageReadError` naming the images' sources and cache files.
         """
         try:
             return read()
         except ImageReadError:
             if not self.backend.content_addressed:  # the None backend reads sources: nothing to rebuild
                 raise
-        self.repair(image_id)
+        image_ids = [gid for gid in dict.fromkeys(image_ids) if gid is not None]
+        for gid in image_ids:
+            self.repair(gid)
         try:
             return read()
         except ImageReadError as ex:
-            pairs = ', '.join(f'{a.fpath} -> {self._cache_paths.get(a.fpath)}' for a in self._record(image_id).assets)
-            raise ImageReadError(f'image {image_id!r} is unreadable even after rebuilding its damaged cache files '
+            pairs = ', '.join(f'{a.fpath} -> {self._cache_paths.get(a.fpath)}'
+                              for gid in image_ids for a in self._record(gid).assets)
+            which = f'image {image_ids[0]!r} is' if len(image_ids) == 1 else f'images {image_ids!r} are'
+            whose = 'its' if len(image_ids) == 1 else 'their'
+            raise ImageReadError(f'{which} unreadable even after rebuilding {whose} damaged cache files '
                                  f'(source -> cache: {pairs}): {ex}') from ex
 
     def repair(self, image_id: Any) -> List[str]:
@@ -396,10 +405,9 @@ class Frames(abc.ABC):
         current file. When a source changed since its frame was made
         (:class:`~ndsampler.errors.StaleFrameError`), the image's paths and trees
         are dropped and the frame of the source's current version is made: the
-        next :meth:`load_delayed` reads it. Callers that finalize trees from
-        :meth:`load_delayed` themselves (the sampler) call this and retry once
-        with a tree from :meth:`load_delayed`; :meth:`load_region` and
-        :meth:`load_image` (when it reads) do it already.
+        next :meth:`load_delayed` reads it. Reads retry through
+        :meth:`with_repair`, which calls this (:meth:`load_region`,
+        :meth:`load_image` when it reads, :func:`~ndsampler.frames.read_window`).
 
         Returns
         -------
@@ -448,13 +456,9 @@ class Frames(abc.ABC):
     def _read_region(self, tree: Any, region: Optional[Slices]) -> np.ndarray:
         if region is None:
             return tree.finalize()
-        if type(tree) is DelayedLoad:
-            # One aligned, unquantized asset: read the clipped window straight from the pooled reader.
-            w, h = tree.dsize
-            slices = _in_bounds(region, h, w) or clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
-            out = tree.read(slices)
-            return out if out.flags.writeable else out.copy()
-        return tree.crop(tuple(region)).finalize()
+        w, h = tree.dsize
+        slices = _in_bounds(region, h, w) or clip_slices(normalize_slices(tuple(region), (h, w)), (h, w))[0]
+        return window_pixels(tree, slices)
 
     def load_image(self, image_id: Any, channels: ChannelsLike = None, cache: bool = True,
                    nodata: Optional[str] = None) -> Union[np.ndarray, LazyRaster]:
@@ -471,7 +475,7 @@ class Frames(abc.ABC):
         ``nodata='float'`` turns declared nodata into NaN (see :meth:`load_delayed`).
         """
         if cache:
-            return self._with_repair(image_id, lambda: self._whole_image(image_id, channels, nodata))
+            return self.with_repair((image_id,), lambda: self._whole_image(image_id, channels, nodata))
         want = None if channels is None else FusedChannelSpec.coerce(channels)
         return self._build_delayed(image_id, want, NoneBackend(), nodata).finalize()
 
