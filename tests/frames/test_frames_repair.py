@@ -8,7 +8,8 @@ from frames_helpers import smooth_image, write_tif
 
 from ndsampler.delayed.readers import get_reader
 from ndsampler.errors import ImageReadError
-from ndsampler.frames import SimpleFrames
+from ndsampler.delayed import Padding
+from ndsampler.frames import SimpleFrames, read_window
 from ndsampler.io import write_cog
 from tests.backends.conformance import zero_tile
 
@@ -43,6 +44,38 @@ def test_sampler_style_reads_call_repair(cog_frames):
     assert frames.repair(1) == [cache]
     np.testing.assert_array_equal(tree.finalize(), data)
     assert frames.repair(1) == [], 'an intact frame is left alone'
+
+
+def test_read_window_repairs_and_retries_once(cog_frames, monkeypatch):
+    frames, data, cache = cog_frames
+    repair, repaired = frames.repair, []
+    monkeypatch.setattr(frames, 'repair', lambda gid: repaired.extend(repair(gid)))
+    zero_tile(cache, tile=(1, 0))
+    window = (slice(180, 300), slice(-10, 300))  # four tiles (one damaged), padding beyond the left edge
+    got = read_window(frames, 1, window, padding=Padding('edge'))
+    want = np.pad(data[180:300, 0:300], [(0, 0), (10, 0), (0, 0)], mode='edge')
+    np.testing.assert_array_equal(got, want)
+    assert repaired == [cache] and frames.backend.validate(cache, 'deep')
+
+
+def test_with_repair_over_several_images_names_them_all(tmp_path, monkeypatch):
+    sources = {gid: write_tif(tmp_path / f'src{gid}.tif', smooth_image((300, 300, 1), gid)) for gid in (1, 2)}
+    frames = SimpleFrames(sources, workdir=tmp_path / 'work', backend='cog')
+    caches = [frames.cache_fpaths(gid)[0] for gid in (1, 2)]
+    for gid in (1, 2):
+        frames.load_region(gid, (slice(0, 4), slice(0, 4)))
+    repaired = []
+    monkeypatch.setattr(frames, 'repair', lambda gid: repaired.append(gid) or [])
+    calls = []
+
+    def read():
+        calls.append(1)
+        raise ImageReadError('damaged')
+
+    with pytest.raises(ImageReadError, match='images \\[1, 2\\] are unreadable even after rebuilding') as info:
+        frames.with_repair([1, None, 2, 1], read)
+    assert repaired == [1, 2] and len(calls) == 2
+    assert all(cache in str(info.value) for cache in caches)
 
 
 def test_damage_at_the_ends_is_seen_by_status_and_prepare(cog_frames):

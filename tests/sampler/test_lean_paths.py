@@ -1,10 +1,13 @@
-"""The lean per-sample routes give exactly what the general delayed path gives; integration regressions."""
+"""Samples are the one window read: plain, delayed (unoptimized) and numpy give the same pixels; integration regressions."""
 import kwcoco
 import kwimage
 import numpy as np
 import pytest
 
 from sampler_data import make_raster_dset
+from ndsampler.delayed import Padding
+from ndsampler.frames import read_window
+from ndsampler.geometry import clip_slices
 from ndsampler.sampler import CocoSampler, _annots
 
 
@@ -43,28 +46,64 @@ def _random_targets(rng, num):
     return targets
 
 
-def _sample_both(sampler, target, **kw):
-    sampler._lean = False
-    try:
-        general = sampler.load_sample(target, **kw)
-    finally:
-        sampler._lean = True
-    return sampler.load_sample(target, **kw), general
+def _numpy_window(sampler, target, window):
+    """The window by definition: the image's in-bounds part (bands, nodata), padded by ``np.pad`` per ``padkw``."""
+    img = np.asarray(sampler.frames.load_image(target['gid']))
+    if 'channels' in target:
+        img = img[..., [2, 0]]
+    nodata = target.get('nodata')
+    if nodata is not None:
+        img = img.astype(np.float32)
+    clipped, widths = clip_slices(window, img.shape[:2])
+    padkw = dict(target.get('padkw', {'mode': 'constant'}))
+    if img[clipped].size == 0:  # nothing to extend: the constant
+        padkw = {'mode': 'constant', 'constant_values': padkw.get('constant_values')}
+    if padkw['mode'] == 'constant' and padkw.get('constant_values') is None:
+        padkw['constant_values'] = np.nan if nodata is not None else 0
+    if padkw['mode'] == 'constant':
+        padkw.setdefault('constant_values', np.nan if nodata is not None else 0)
+    return np.pad(img[clipped], widths + [(0, 0)], **padkw)
 
 
-def test_lean_pixels_params_and_annots_equal_general_path(sampler):
+def _one_read(sampler, target, window):
+    """:func:`read_window` with the target's options, as the sampler resolves them."""
+    nodata = target.get('nodata')
+    padding = Padding.from_padkw(target.get('padkw', {'mode': 'constant'}), value=None if nodata is not None else 0)
+    return read_window(sampler.frames, target['gid'], window, target.get('channels'), nodata, padding)
+
+
+def test_samples_are_the_one_window_read_and_numpy(sampler):
     rng = np.random.default_rng(0)
     for target in _random_targets(rng, 80):
-        lean, general = _sample_both(sampler, target)
-        assert lean['im'].dtype == general['im'].dtype
-        assert lean['im'].shape == general['im'].shape
-        np.testing.assert_array_equal(lean['im'], general['im'])
+        plain = sampler.load_sample(target)
+        window = plain['params']['window']
+        want = _numpy_window(sampler, target, window)
+        one = _one_read(sampler, target, window)
+        delayed = sampler.load_sample(target, optimize=False)  # the general path: the unoptimized tree
+        for got in [plain['im'], one, delayed['im']]:
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
         for key in ['window', 'out_hw', 'sample_scale', 'st_dims', 'pad', 'time_pad']:
-            assert lean['params'][key] == general['params'][key]
-        np.testing.assert_array_equal(lean['params']['tf_rel_to_abs'].matrix, general['params']['tf_rel_to_abs'].matrix)
-        assert lean['annots']['aids'].tolist() == general['annots']['aids'].tolist()
-        np.testing.assert_array_equal(lean['annots']['rel_boxes'].data, general['annots']['rel_boxes'].data)
-        assert lean['target'] == general['target']
+            assert plain['params'][key] == delayed['params'][key]
+        np.testing.assert_array_equal(plain['params']['tf_rel_to_abs'].matrix, delayed['params']['tf_rel_to_abs'].matrix)
+        assert plain['annots']['aids'].tolist() == delayed['annots']['aids'].tolist()
+        np.testing.assert_array_equal(plain['annots']['rel_boxes'].data, delayed['annots']['rel_boxes'].data)
+
+
+def test_the_scaled_path_at_scale_one_is_the_plain_window(sampler):
+    """The scaled sample's tree (one warp of the frame into the output pixels), at scale 1, is the plain window."""
+    rng = np.random.default_rng(2)
+    for target in _random_targets(rng, 40):
+        if set(target) - {'gid', 'slices', 'channels', 'pad'}:
+            continue  # the warp's border is the dtype's fill (a constant 0 here), as the default padkw
+        plain = sampler.load_sample(target, with_annots=False)
+        params = plain['params']
+        out_h, out_w = params['out_hw']
+        node = sampler.frames.load_delayed(target['gid'], channels=target.get('channels'))
+        for interpolation in ['nearest', 'linear', 'cubic', 'lanczos']:
+            warped = node.warp(params['tf_abs_to_rel'], dsize=(out_w, out_h), interpolation=interpolation)
+            for optimize in [True, False]:
+                np.testing.assert_array_equal(warped.finalize(optimize=optimize), plain['im'])
 
 
 @pytest.mark.parametrize('dense', [False, True])
