@@ -142,6 +142,15 @@ def s3_signing_available() -> bool:
     return True
 
 
+def _gdal_flag(name: str, default: bool) -> bool:
+    """The yes/no GDAL setting ``name`` from the environment, by GDAL's rule (``CPLTestBool``): NO, FALSE, OFF
+    and 0 (any case) are false, any other value true; ``default`` when unset."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().upper() not in ('NO', 'FALSE', 'OFF', '0')
+
+
 def _s3_http_url(url: str) -> str:
     """The HTTP URL of an ``s3://bucket/key`` object, from GDAL's own settings.
 
@@ -151,8 +160,8 @@ def _s3_http_url(url: str) -> str:
     """
     bucket, _, key = url[len('s3://'):].partition('/')
     endpoint = os.environ.get('AWS_S3_ENDPOINT', 's3.amazonaws.com')
-    scheme = 'http' if os.environ.get('AWS_HTTPS', 'YES').upper() in ('NO', 'FALSE', 'OFF', '0') else 'https'
-    if os.environ.get('AWS_VIRTUAL_HOSTING', 'TRUE').upper() in ('NO', 'FALSE', 'OFF', '0'):
+    scheme = 'https' if _gdal_flag('AWS_HTTPS', True) else 'http'
+    if not _gdal_flag('AWS_VIRTUAL_HOSTING', True):
         return f'{scheme}://{endpoint}/{bucket}/{urllib.parse.quote(key)}'
     return f'{scheme}://{bucket}.{endpoint}/{urllib.parse.quote(key)}'
 
@@ -174,7 +183,7 @@ def _s3_credentials() -> tuple[Any, str]:
 
 def _s3_headers(http_url: str, headers: dict[str, str]) -> dict[str, str]:
     """``headers`` plus an AWS SigV4 signature (botocore's), unless ``AWS_NO_SIGN_REQUEST=YES`` or no credentials."""
-    if os.environ.get('AWS_NO_SIGN_REQUEST', 'NO').upper() in ('YES', 'TRUE', 'ON', '1'):
+    if _gdal_flag('AWS_NO_SIGN_REQUEST', False):
         return headers
     import botocore.auth
     import botocore.awsrequest
