@@ -47,11 +47,9 @@ def optimize(node: DelayedImage) -> DelayedImage:
     if kind is DelayedCrop:
         child = node.child
         if type(child) is DelayedLoad:
-            # Fast path: a window (maybe a band subset) of a file; nothing to rewrite.
-            sl_y, sl_x = node.slices
-            w, h = child.dsize
-            if 0 <= sl_y.start and sl_y.stop <= h and 0 <= sl_x.start and sl_x.stop <= w:
-                return node
+            # A window (maybe a band subset, maybe leaving the file) of a file: nothing to rewrite, its
+            # finalize is the one window read (clip, one reader call, one pad; see window_pixels).
+            return node
         return _optimize_chain(node)
     if kind is DelayedWarp:
         if node.valid_box is None:
