@@ -4,6 +4,7 @@ Run::
 
     .venv/bin/python -m benchmarks remote            # six 4096x4096 RGB COGs
     .venv/bin/python -m benchmarks remote --quick    # six 1024x1024 COGs (smoke run)
+    .venv/bin/python -m benchmarks remote --passes=3 # passes (default 5): medians and spread (min-max)
 
 The COGs (``bench_frames``' smooth noise plus sharp edges, ``write_cog`` defaults: ZSTD, 256^2 tiles,
 overviews) are generated once into ``$NDSAMPLER_BENCH_DPATH/remote`` (default
@@ -91,7 +92,7 @@ def _windows(size: int, names: list[str], count: int, seed: int = 0) -> list[tup
 
 
 def _run_case(case: str, base: str, windows: list, header_dpath: str | None) -> dict:
-    """In a fresh process: seconds of the cold pass, the warm pass, and the first window."""
+    """In a fresh process: seconds of the first window, of the cold pass over the rest, of the warm pass over all."""
     warnings.simplefilter('ignore')
     import rasterio
     from rasterio.windows import Window
@@ -99,12 +100,12 @@ def _run_case(case: str, base: str, windows: list, header_dpath: str | None) -> 
     from ndsampler.delayed.readers import get_reader, remote_config
     from ndsampler.io import gdal_env
     remote_config.header_dpath = header_dpath
-    env = gdal_env()
-    env.__enter__()
+    if case != 'open-per-window, GDAL defaults':
+        gdal_env().__enter__()
     handles = {}
 
     def read(name, y, x):
-        if case == 'open-per-window':
+        if case.startswith('open-per-window'):
             with rasterio.open(f'/vsicurl/{base}/{name}') as src:
                 return src.read(window=Window(x, y, WINDOW, WINDOW))
         if case == 'keep-open':
@@ -127,8 +128,23 @@ def _run_case(case: str, base: str, windows: list, header_dpath: str | None) -> 
     return times
 
 
+def _spread(values: list[float], fmt: str = '.1f') -> str:
+    """``median (min-max)`` of ``values``."""
+    return f'{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})'
+
+
+#: (label, case, share of the windows it reads, header cache on disk). GDAL's settings are
+#: ``GDAL_REMOTE_OPTIONS`` except for ``GDAL defaults`` (a plain ``rasterio.open``, as torchgeo calls it).
+CASES = [('rasterio open-per-window', 'open-per-window', 3, False),
+         ('rasterio open-per-window, GDAL defaults', 'open-per-window, GDAL defaults', 3, False),
+         ('rasterio keep-open', 'keep-open', 1, False),
+         ('ours, no header cache', 'ours', 1, False),
+         ('ours', 'ours', 1, True)]
+
+
 def main(argv: list[str]) -> None:
     quick = '--quick' in argv
+    passes = next((int(a.split('=', 1)[1]) for a in argv if a.startswith('--passes=')), 5)
     size = 1024 if quick else 4096
     dpath, names = _make_cogs(size)
     ctx = multiprocessing.get_context('spawn')
@@ -138,48 +154,55 @@ def main(argv: list[str]) -> None:
     server.start()
     base = f'http://127.0.0.1:{port_queue.get(timeout=30)}'
     n_windows = 30 if quick else 60
-    windows = _windows(size, names, n_windows)
     print(f'six {size}x{size} RGB COGs (ZSTD, 256^2 tiles), {DELAY * 1000:.0f} ms per request, '
-          f'{n_windows} random {WINDOW}^2 windows per case; load {loadavg()}')
-    results = {}
+          f'{n_windows} random {WINDOW}^2 windows per case (open-per-window: a third of them), {passes} passes, '
+          f'each case in a new process; load {loadavg()}')
+    results = {label: {'cold': [], 'warm': [], 'req': [], 'first': [], 'first_req': []} for label, *_ in CASES}
     try:
         with tempfile.TemporaryDirectory() as tmp, ctx.Pool(1, maxtasksperchild=1) as pool:
             header_dpath = str(Path(tmp) / 'remote_headers')
-            # one earlier worker leaves the headers on disk
-            pool.apply(_run_case, ('ours', base, windows[:1] + [(n, 0, 0) for n in names], header_dpath))
-            cases = [('rasterio open-per-window', 'open-per-window', windows[:max(10, n_windows // 3)], None),
-                     ('rasterio keep-open', 'keep-open', windows, None),
-                     ('ours, no header cache', 'ours', windows, None),
-                     ('ours', 'ours', windows, header_dpath)]
-            for label, case, case_windows, hdr in cases:
-                before = counter.value
-                times = pool.apply(_run_case, (case, base, case_windows, hdr))
-                times['requests'] = counter.value - before
-                firsts, requests = [], []
-                for k in range(1, 4):  # fresh workers' first samples alone: time and requests
+            for k in range(passes):
+                windows = _windows(size, names, n_windows, seed=k)
+                # an earlier worker (another file of the dataset) leaves the headers on disk
+                pool.apply(_run_case, ('ours', base, [(n, 0, 0) for n in names], header_dpath))
+                for label, case, share, cached in CASES:
+                    hdr = header_dpath if cached else None
                     before = counter.value
-                    firsts.append(pool.apply(_run_case, (case, base, windows[-k:][:1], hdr))['first'])
-                    requests.append(counter.value - before)
-                times['first'], times['first_requests'] = statistics.median(firsts), statistics.median(requests)
-                results[label] = times
+                    t = pool.apply(_run_case, (case, base, windows[:max(10, n_windows // share)], hdr))
+                    row = results[label]
+                    row['cold'].append(t['cold_n'] / t['cold'])
+                    row['warm'].append(t['warm_n'] / t['warm'])
+                    row['req'].append((counter.value - before) / (t['cold_n'] + 1))
+                    before = counter.value  # a fresh worker's first sample alone: time and requests
+                    row['first'].append(pool.apply(_run_case, (case, base, windows[-1:], hdr))['first'])
+                    row['first_req'].append(counter.value - before)
     finally:
         server.terminate()
         server.join(5)
-    print(f'{"case":28s} {"cold win/s":>11s} {"warm win/s":>11s} {"requests":>9s} {"first sample":>13s} '
-          f'{"its requests":>13s}')
-    for label, t in results.items():
-        cold, warm = t['cold_n'] / t['cold'], t['warm_n'] / t['warm']
-        t['cold_rate'], t['warm_rate'] = cold, warm
-        print(f'{label:28s} {cold:11.1f} {warm:11.1f} {t["requests"]:9d} {t["first"] * 1000:10.0f} ms '
-              f'{t["first_requests"]:13.0f}')
-    ours, per_window, keep = results['ours'], results['rasterio open-per-window'], results['rasterio keep-open']
-    print(f'ours cold / open-per-window cold: {ours["cold_rate"] / per_window["cold_rate"]:.1f}x (goal >= 5x)')
-    print(f'ours cold / keep-open cold: {ours["cold_rate"] / keep["cold_rate"]:.1f}x')
-    print(f'ours warm / keep-open warm: {ours["warm_rate"] / keep["warm_rate"]:.2f}x (goal >= 1x)')
-    nocache = results['ours, no header cache']
-    print(f'ours first sample in a fresh worker: {ours["first"] * 1000:.0f} ms = {ours["first"] / DELAY:.1f} request '
-          f'delays (header cache on disk), {nocache["first"] * 1000:.0f} ms = {nocache["first"] / DELAY:.1f} without it '
-          f'(goal <= 2 round trips); rasterio {per_window["first"] * 1000:.0f} ms = {per_window["first"] / DELAY:.1f}')
+    print('medians (min-max) over the passes; requests per window: the cold pass and first window '
+          '(the warm pass makes none, GDAL and ours alike)')
+    print(f'{"case":40s} {"cold win/s":>17s} {"ms/cold win":>8s} {"warm win/s":>22s} {"req/win":>15s} '
+          f'{"first sample ms":>17s} {"its req":>8s}')
+    for label, r in results.items():
+        ms = 1000 / statistics.median(r['cold'])
+        print(f'{label:40s} {_spread(r["cold"]):>17s} {ms:8.0f} {_spread(r["warm"], ".0f"):>22s} '
+              f'{_spread(r["req"]):>15s} {_spread([f * 1000 for f in r["first"]], ".0f"):>17s} '
+              f'{statistics.median(r["first_req"]):8.0f}')
+    ours = results['ours']
+
+    def ratio(metric: str, ref: str, goal: str) -> None:  # per pass, both measured in that pass
+        ratios = [a / b for a, b in zip(ours[metric], results[ref][metric])]
+        print(f'ours {metric} / {ref} {metric}: {_spread(ratios, ".2f")}x{goal}')
+
+    ratio('cold', 'rasterio open-per-window', ' (goal >= 5x)')
+    ratio('cold', 'rasterio open-per-window, GDAL defaults', '')
+    ratio('cold', 'rasterio keep-open', '')
+    ratio('warm', 'rasterio keep-open', ' (goal >= 1x)')
+    first, nocache = statistics.median(ours['first']), statistics.median(results['ours, no header cache']['first'])
+    rio = statistics.median(results['rasterio open-per-window']['first'])
+    print(f'ours first sample in a fresh worker: {first * 1000:.0f} ms = {first / DELAY:.1f} request delays (header '
+          f'cache on disk), {nocache * 1000:.0f} ms = {nocache / DELAY:.1f} without it (goal <= 2 round trips); '
+          f'rasterio {rio * 1000:.0f} ms = {rio / DELAY:.1f}')
 
 
 if __name__ == '__main__':
