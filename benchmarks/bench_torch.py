@@ -14,7 +14,9 @@ Two cases, each measured in the same run as its references:
   adapter, regions draws and worker transport, and per-worker memory, not image decoding; the
   dataset's pickle as a plain ``pickle.dumps`` and as multiprocessing pickles it for a spawned worker.
 - **warm**: each pass a fresh sampler, as a training script builds one, and a fresh DataLoader with 2 forked
-  workers (an epoch): a user's own Dataset over ``load_sample`` without and with ``sampler.warmup()``,
+  workers (an epoch): a user's own Dataset over ``load_sample`` cold (the fork hook of
+  ``ndsampler.sampler._warm`` disabled for it: each worker builds the lookups and imports), warmed by
+  that hook (no call: what a user gets) and with ``sampler.warmup()`` called first,
   ``SamplerDataset`` (``im_dtype='native'``) and a plain memmap-crop Dataset. Per worker, the time
   its first batch takes to compute vs the median of its later ones (measured in the worker), and the
   epoch rate (first batch included) against the memmap one.
@@ -28,6 +30,7 @@ Usage: ``python -m benchmarks torch [--quick] [--profile]``.
 from __future__ import annotations
 
 import cProfile
+import gc
 import io
 import multiprocessing
 import multiprocessing.context
@@ -46,6 +49,7 @@ import torch
 
 from ndsampler import CocoSampler
 from ndsampler.delayed.readers import reader_pool
+from ndsampler.sampler import _warm
 from ndsampler.demodata import demo_images
 from ndsampler_torch import SamplerDataset, SyntheticSampler, collate
 
@@ -284,6 +288,16 @@ def _default_collate(items):
     return {'im': torch.stack([item['im'] for item in items])}
 
 
+def _two_epochs(dataset, collate_fn) -> tuple[float, float, float, float | None]:
+    """:func:`_epoch` twice (fresh workers each time, as without ``persistent_workers``).
+
+    (first epoch's first-batch ratio, first epoch's items/s, second epoch's items/s, ``warm_s``)
+    """
+    first, rate1, warm_s = _epoch(dataset, collate_fn)
+    _, rate2, _ = _epoch(dataset, collate_fn)
+    return first, rate1, rate2, warm_s
+
+
 def _epoch(dataset, collate_fn) -> tuple[float, float, float | None]:
     """(worst first-batch / later-batch compute ratio over the 2 workers, items/s of the epoch, ``warm_s``)"""
     loader = torch.utils.data.DataLoader(_Timed(dataset), batch_size=BATCH, num_workers=2, multiprocessing_context='fork',
@@ -319,6 +333,7 @@ def _warm_case(quick: bool) -> None:
         dset = demo_images(root / 'bundle', num_images=n_img, dsize=(side, side), num_objects=100,
                            radius_range=(12, 64), seed=0)
         CocoSampler(dset, workdir=root / 'work', backend='npy').frames.prepare(progress=False)
+        gc.collect()  # that sampler (its cycles) gone: the fork hook of ndsampler.sampler._warm must not warm it here
         for gid in dset.imgs:  # the memmap reference: the same pixels as plain .npy files
             np.save(root / f'{gid}.npy', kwimage.imread(dset.get_image_fpath(gid)))
         arrays = {gid: np.load(root / f'{gid}.npy', mmap_mode='r') for gid in dset.imgs}
@@ -331,6 +346,11 @@ def _warm_case(quick: bool) -> None:
         def fresh():
             return CocoSampler(dset.copy(), workdir=root / 'work', backend='npy')
 
+        def cold():  # as before the fork hook: nothing warms the sampler before its workers fork
+            sampler = fresh()
+            _warm._PENDING.discard(sampler)
+            return sampler
+
         def warmed():
             sampler = fresh()
             start = time.perf_counter()
@@ -341,7 +361,8 @@ def _warm_case(quick: bool) -> None:
 
         cases = {
             'memmap crops': lambda: (_OwnDataset(windows, arrays=arrays), _default_collate),
-            'own Dataset, no warmup': lambda: (_OwnDataset(windows, fresh()), _default_collate),
+            'own Dataset, cold': lambda: (_OwnDataset(windows, cold()), _default_collate),
+            'own Dataset, fork hook': lambda: (_OwnDataset(windows, fresh()), _default_collate),
             'own Dataset + warmup()': lambda: (warmed(), _default_collate),
             'SamplerDataset native': lambda: (SamplerDataset(fresh(), 'random', window_dims=(256, 256), seed=0,
                                                              im_dtype='native', plan_kw={'length': n}), collate),
@@ -349,17 +370,21 @@ def _warm_case(quick: bool) -> None:
         runs: dict[str, list[tuple[float, float, float | None]]] = {name: [] for name in cases}
         for _ in range(repeats):
             for name, make in cases.items():
-                runs[name].append(_in_fresh_process(lambda: _epoch(*make())))
-        ref = statistics.median(v[1] for v in runs['memmap crops'])
+                runs[name].append(_in_fresh_process(lambda: _two_epochs(*make())))
+        refs = [statistics.median(v[k] for v in runs['memmap crops']) for k in (1, 2)]
         print(f'warm: {n_img} images {side}^2, an epoch of {n_batches} batches of {BATCH} 256^2 windows, 2 forked '
-              f'workers, each pass in a fresh process (nothing sampled or imported lazily yet), median (min-max) '
-              f'of {repeats} passes')
+              f'workers, each pass in a fresh process (nothing sampled or imported lazily yet) running two epochs '
+              f'(fresh workers each), median (min-max) of {repeats} passes')
         for name, values in runs.items():
-            firsts, rates = [v[0] for v in values], [v[1] for v in values]
-            warm = [v[2] for v in values if v[2] is not None]
-            print(f'  {name:>24}: first batch / later batches (worst worker) {statistics.median(firsts):.2f} '
-                  f'({min(firsts):.2f}-{max(firsts):.2f}); epoch {statistics.median(rates):7.1f} items/s '
-                  f'({min(rates):.0f}-{max(rates):.0f}), x{statistics.median(rates) / ref:.2f} memmap crops'
+            firsts = [v[0] for v in values]
+            warm = [v[3] for v in values if v[3] is not None]
+            epochs = []
+            for k, ref in zip((1, 2), refs):
+                rates = [v[k] for v in values]
+                epochs.append(f'epoch {k} {statistics.median(rates):6.0f} items/s ({min(rates):.0f}-{max(rates):.0f}) '
+                              f'x{statistics.median(rates) / ref:.2f}')
+            print(f'  {name:>22}: first batch / later (worst worker) {statistics.median(firsts):5.2f} '
+                  f'({min(firsts):.2f}-{max(firsts):.2f}); ' + '; '.join(epochs) + ' memmap crops'
                   + (f'; warmup() in the parent {statistics.median(warm) * 1e3:.0f} ms' if warm else ''))
 
 

@@ -24,7 +24,7 @@ from ndsampler.sampler._pixels import (finalize_frames, frame_tree, has_valid_pi
                                       request_channels, space_node)
 from ndsampler.sampler._target import is_space_time, resolve_target
 from ndsampler.sampler._validate import DEFAULT_MAX_SAMPLE_BYTES, check_load_args, check_sample_size
-from ndsampler.sampler._warm import warmup as _warmup
+from ndsampler.sampler._warm import warm_at_fork as _warm_at_fork, warmup as _warmup
 
 __all__ = ['CocoSampler']
 
@@ -101,13 +101,16 @@ class CocoSampler(ub.NiceRepr):
         self.regions = CocoRegions(self.dset, nodata_check=self.is_nodata)
         self._channel_check = ChannelCheck(self.frames)
         self._boxes = BoxLookup(self.regions)
+        _warm_at_fork(self)  # warmed just before a fork (a DataLoader's workers), see ndsampler.sampler._warm
 
     def warmup(self, channels: str | None = None) -> None:
         """Build now what the first sample would build lazily (indexes, lookups, lazy imports).
 
-        Call it before a DataLoader forks its workers (``SamplerDataset`` does) so each worker's
-        first batch costs what later ones do; see :func:`ndsampler.sampler._warm.warmup`.
-        ``channels``: the channels samples will ask for (their known-channel check is built too).
+        So each forked worker's first batch costs what later ones do. It runs by itself just before
+        this process next forks (a DataLoader's forked workers), once per sampler; call it to pay
+        that cost at a time of your choosing (``SamplerDataset`` does) or with ``channels``: the
+        channels samples will ask for (their known-channel check is built too).
+        See :mod:`ndsampler.sampler._warm`.
         """
         _warmup(self, channels=channels)
 

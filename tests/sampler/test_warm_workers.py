@@ -1,4 +1,5 @@
-"""``CocoSampler.warmup``: forked DataLoader workers start with every lazy lookup built and nothing left to import.
+"""``CocoSampler.warmup`` (called, or by the fork hook): forked DataLoader workers start with every lazy lookup built
+and nothing left to import.
 
 The check is on work done in the worker (what its first sample finds already built, which modules
 it imports), not on time: timings on a loaded 2-core machine say little (``benchmarks/bench_torch.py``
@@ -12,6 +13,7 @@ import pytest
 
 from ndsampler import CocoSampler
 from ndsampler.demodata import demo_images
+from ndsampler.sampler import _warm
 
 torch = pytest.importorskip('torch')
 
@@ -88,13 +90,48 @@ def test_forked_workers_start_warm(sampler):
         assert first['new_modules'] == []
 
 
-def test_without_warmup_workers_build_again(sampler):
-    """The counterpart: what the check above would see if warmup did nothing."""
+def test_forked_workers_start_warm_without_a_warmup_call(sampler):
+    """A user's own Dataset over a sampler nobody warmed: the fork hook warms it before the workers fork."""
     dset, root = sampler
-    firsts = _firsts(_fresh_sampler(dset, root, 'cold'))
+    sampler = _fresh_sampler(dset, root, 'hook')
+    assert not _warm.is_warm(sampler) and sampler.regions._table is None  # nothing built before the fork
+    firsts = _firsts(sampler)
+    assert _warm.is_warm(sampler)
+    assert len(firsts) == 2
+    for first in firsts:
+        assert all(first['state'].values()), first['state']
+        assert first['new_modules'] == []
+
+
+def test_without_warmup_workers_build_again(sampler):
+    """The counterpart: what the checks above would see if nothing warmed the sampler before the fork."""
+    dset, root = sampler
+    cold = _fresh_sampler(dset, root, 'cold')
+    _warm._PENDING.discard(cold)
+    firsts = _firsts(cold)
     assert len(firsts) == 2
     for first in firsts:
         assert not any(first['state'].values()), first['state']
+
+
+def test_fork_hook_never_raises(tmp_path):
+    """A sampler whose warm-up sample fails stays cold; the fork goes on."""
+    import os
+    dset = demo_images(tmp_path / 'data', num_images=1, dsize=(64, 48), num_objects=2)
+    sampler = CocoSampler(dset, workdir=tmp_path / 'work')
+    os.remove(dset.get_image_fpath(1))
+    _warm._before_fork()
+    assert not _warm.is_warm(sampler) and sampler not in _warm._PENDING
+
+
+def test_init_registers_for_the_fork_hook(tmp_path):
+    dset = demo_images(tmp_path / 'data', num_images=1, dsize=(64, 48), num_objects=2)
+    lazy = CocoSampler(dset, workdir=tmp_path / 'work', autoinit=False)
+    assert lazy not in _warm._PENDING  # nothing to warm before _init
+    lazy._init()
+    assert lazy in _warm._PENDING
+    lazy.warmup()
+    assert lazy not in _warm._PENDING and _warm.is_warm(lazy)
 
 
 def test_warmup_gives_the_same_samples(sampler):
